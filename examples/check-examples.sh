@@ -1,0 +1,35 @@
+#!/bin/sh
+# Runs each example of the guide under both backends and compares its
+# output with the guide's (examples/expected/NAME[.BACKEND].out).  Output
+# the guide leaves unordered is sorted on both sides (NAME.unordered);
+# the get_ident() line, a number, is masked.
+srcdir=${srcdir:-$(dirname "$0")/..}
+exp="$srcdir/examples/expected"
+pass=0
+fail=0
+for prog in worker utilities; do
+	for backend in threading multiprocessing; do
+		want="$exp/$prog.$backend.out"
+		[ -f "$want" ] || want="$exp/$prog.out"
+		got=$(FREETHREADING_BACKEND=$backend timeout -k 5 60 "examples/$prog" 2>&1)
+		rc=$?
+		got=$(printf '%s\n' "$got" | sed -E 's/^[0-9]{2,}$/<IDENT>/')
+		expected=$(cat "$want")
+		if [ -f "$exp/$prog.unordered" ]; then
+			got=$(printf '%s\n' "$got" | LC_ALL=C sort)
+			expected=$(printf '%s\n' "$expected" | LC_ALL=C sort)
+		fi
+		if [ $rc -eq 0 ] && [ "$got" = "$expected" ]; then
+			echo "PASS: $prog [$backend]"
+			pass=$((pass + 1))
+		else
+			echo "FAIL: $prog [$backend] (exit $rc)"
+			printf '%s\n' "$expected" > /tmp/ft-expected.$$
+			printf '%s\n' "$got" | diff -u /tmp/ft-expected.$$ - | sed 's/^/    /'
+			rm -f /tmp/ft-expected.$$
+			fail=$((fail + 1))
+		fi
+	done
+done
+echo "examples: $pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+
+#include "atomic.h"
+#include "lockword.h"
+#include "sys.h"
+#include "wait.h"
+
+__thread uint32_t ft__tid_cache;
+
+uint32_t ft__tid_slow(void)
+{
+	ft__tid_cache = (uint32_t)ft__sys_gettid();
+	return ft__tid_cache;
+}
+
+void ft__tid_forget(void)
+{
+	ft__tid_cache = 0;
+}
+
+#define SPINS 100
+
+static int acquire_slow(uint32_t *w, uint32_t tid, const struct timespec *abs,
+			bool try_only)
+{
+	/* Spinning only pays while the holder runs; a short bound keeps a
+	 * preempted holder from costing a whole time slice. */
+	for (int i = 0; i < SPINS && !try_only; i++) {
+		if ((ft__load_relaxed(w) & FT__LW_TID_MASK) == 0)
+			break;
+		ft__cpu_relax();
+	}
+	for (;;) {
+		uint32_t v = ft__load_relaxed(w);
+		if ((v & FT__LW_TID_MASK) == 0) {
+			/* Once anyone has slept here, keep WAITERS set:
+			 * we cannot tell whether other sleepers remain, and a
+			 * spare wake is cheaper than a lost one. */
+			uint32_t nv = tid | (v & FT__LW_WAITERS);
+			/* Acquire pairs with the release in
+			 * ft__lockword_release / repair. */
+			if (ft__cas_acquire(w, &v, nv))
+				return (v & FT__LW_OWNER_DIED) ? -EOWNERDEAD : 0;
+			continue;
+		}
+		if (try_only)
+			return -EAGAIN;
+		if (!(v & FT__LW_WAITERS) &&
+		    !ft__cas_acquire(w, &v, v | FT__LW_WAITERS))
+			continue;
+		int r = ft__wait(w, v | FT__LW_WAITERS, abs);
+		if (r == -ETIMEDOUT) {
+			/* One last look: the word may have freed just now. */
+			v = ft__load_relaxed(w);
+			if ((v & FT__LW_TID_MASK) != 0)
+				return -ETIMEDOUT;
+			try_only = true;
+		}
+	}
+}
+
+int ft__lockword_acquire(uint32_t *w, uint32_t tid, const struct timespec *abs,
+			 bool try_only)
+{
+	uint32_t expected = 0;
+
+	if (ft__cas_acquire(w, &expected, tid))
+		return 0;
+	return acquire_slow(w, tid, abs, try_only);
+}
+
+uint32_t ft__lockword_release(uint32_t *w)
+{
+	/* Release pairs with the acquire CAS of the next holder. */
+	uint32_t old = ft__xchg_release(w, 0);
+	if (old & FT__LW_WAITERS)
+		ft__wake(w, 1);
+	return old;
+}
+
+bool ft__lockword_repair(uint32_t *w)
+{
+	uint32_t v = ft__load_acquire(w);
+	for (;;) {
+		uint32_t tid = v & FT__LW_TID_MASK;
+		if (tid == 0 || tid == FT__LW_HANDOFF ||
+		    ft__sys_tid_exists((pid_t)tid))
+			return false;
+		uint32_t nv = (v & FT__LW_WAITERS) | FT__LW_OWNER_DIED;
+		if (ft__cas_acq_rel(w, &v, nv))
+			break;
+	}
+	ft__wake(w, 0x7fffffff);
+	return true;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The owner word: a 32-bit futex word that names its holder, laid out as
+ * the kernel's robust futexes are (linux/futex.h):
+ *
+ *   bit 31      WAITERS     someone may sleep on the word; release wakes
+ *   bit 30      OWNER_DIED  the last holder died holding it
+ *   bits 0..29  holder's kernel thread id, 0 when free,
+ *               HANDOFF when a worker ended holding it on purpose
+ *
+ * Free is "tid == 0" whatever the two flag bits say.  Taking a word whose
+ * OWNER_DIED bit is set clears the bit and reports -EOWNERDEAD: the taker
+ * holds it.  Death is noticed by the worker supervisor (worker layer),
+ * which calls ft__lockword_repair() on every owner word in the arena once
+ * it has reaped a dead process.
+ */
+#ifndef FT_LOCKWORD_H
+#define FT_LOCKWORD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#define FT__LW_WAITERS    0x80000000u
+#define FT__LW_OWNER_DIED 0x40000000u
+#define FT__LW_TID_MASK   0x3fffffffu
+#define FT__LW_HANDOFF    FT__LW_TID_MASK
+
+/* The caller's kernel thread id, cached per thread (reset across fork). */
+extern __thread uint32_t ft__tid_cache;
+uint32_t ft__tid_slow(void);
+static inline uint32_t ft__tid(void)
+{
+	uint32_t t = ft__tid_cache;
+	return t ? t : ft__tid_slow();
+}
+void ft__tid_forget(void);
+
+/*
+ * Take the word for @tid.  @abs: absolute deadline (NULL forever);
+ * @try_only: don't sleep.  0 or -EOWNERDEAD: taken.  -EAGAIN (try_only),
+ * -ETIMEDOUT: not taken.
+ */
+int ft__lockword_acquire(uint32_t *w, uint32_t tid, const struct timespec *abs,
+			 bool try_only);
+
+/* Free the word, whoever holds it; wakes one sleeper if any.  Returns the
+ * previous value. */
+uint32_t ft__lockword_release(uint32_t *w);
+
+/* If the holder no longer exists, mark OWNER_DIED, free it and wake every
+ * sleeper.  Returns true if it did. */
+bool ft__lockword_repair(uint32_t *w);
+
+#endif

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * After a process worker ends, free what dead workers left behind: owner
+ * words whose holder no longer exists (marked OWNER_DIED, sleepers woken),
+ * and worker records of processes that died with nobody left to reap them
+ * (their creator died too).  A walk of the whole arena: rare, and cheap
+ * next to a process exit.
+ */
+#include <signal.h>
+
+#include "arena.h"
+#include "lockword.h"
+#include "sys.h"
+#include "worker.h"
+
+static void repair_worker(ft_worker_t *w)
+{
+	if ((w->flags & (W_MAIN | W_DUMMY)) || ft__worker_phase(w) != W_RUNNING)
+		return;
+	uint32_t id = __atomic_load_n(&w->ident, __ATOMIC_ACQUIRE);
+	if (id == 0 || id == IDENT_WAITING || w->creator_pid == 0)
+		return;
+	if (ft__sys_tid_exists(w->creator_pid) || ft__sys_tid_exists((pid_t)id))
+		return;
+	ft__worker_finish(w, -SIGKILL);
+}
+
+void ft__repair_dead_owners(void)
+{
+	uint32_t tag;
+
+	ft__lockword_repair(ft__arena_lockword());
+	for (void *p = ft__arena_next(NULL, &tag); p; p = ft__arena_next(p, &tag)) {
+		switch (tag) {
+		case FT__TAG_WORKER:
+			repair_worker(p);
+			break;
+		}
+	}
+}

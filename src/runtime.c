@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Configuration and set-up.  The environment wins over ft_init()'s
+ * arguments, which win over the defaults.  Set-up happens once per
+ * program, before the first worker: the arena must exist before any fork
+ * so that every process maps it at the same address.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "freethreading.h"
+#include "lockword.h"
+#include "runtime.h"
+#include "wait.h"
+#include "worker.h"
+
+int ft__init_state;
+bool ft__multiprocessing;
+
+static pthread_mutex_t init_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int parse_backend(const char *s, int *out)
+{
+	if (!strcmp(s, "threading"))
+		*out = FT_BACKEND_THREADING;
+	else if (!strcmp(s, "multiprocessing"))
+		*out = FT_BACKEND_MULTIPROCESSING;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_wait(const char *s, int *out)
+{
+	if (!strcmp(s, "uring"))
+		*out = FT_WAIT_URING;
+	else if (!strcmp(s, "futex2"))
+		*out = FT_WAIT_FUTEX2;
+	else if (!strcmp(s, "futex"))
+		*out = FT_WAIT_FUTEX;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_size(const char *s, size_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || s[0] == '-')
+		return -EINVAL;
+	unsigned shift = 0;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	}
+	if (*end || v > (~0ull >> shift))
+		return -EINVAL;
+	*out = (size_t)(v << shift);
+	return 0;
+}
+
+static void after_fork_child(void)
+{
+	ft__tid_forget();
+	ft__supervisor_after_fork();
+}
+
+static int setup(const struct ft_config *cfg)
+{
+	struct ft_config c = { 0 };
+	const char *env;
+	int r;
+
+	if (cfg)
+		c = *cfg;
+	if (c.backend < FT_BACKEND_DEFAULT ||
+	    c.backend > FT_BACKEND_MULTIPROCESSING ||
+	    c.wait < FT_WAIT_AUTO || c.wait > FT_WAIT_FUTEX)
+		return -EINVAL;
+	if ((env = getenv("FREETHREADING_BACKEND")) && *env &&
+	    (r = parse_backend(env, &c.backend)) < 0)
+		return r;
+	if ((env = getenv("FREETHREADING_WAIT")) && *env &&
+	    (r = parse_wait(env, &c.wait)) < 0)
+		return r;
+	if ((env = getenv("FREETHREADING_ARENA_SIZE")) && *env &&
+	    (r = parse_size(env, &c.arena_size)) < 0)
+		return r;
+
+	ft__multiprocessing = c.backend == FT_BACKEND_MULTIPROCESSING;
+	ft__wait_select(c.wait);
+	r = ft__arena_init(c.arena_size ? c.arena_size : FT__ARENA_DEFAULT_SIZE);
+	if (r < 0)
+		return r;
+	r = ft__main_worker_create(ft__multiprocessing ? "MainProcess"
+						       : "MainThread");
+	if (r < 0)
+		return r;
+	if (pthread_atfork(NULL, NULL, after_fork_child) != 0 ||
+	    atexit(ft__workers_shutdown) != 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static int init_locked(const struct ft_config *cfg)
+{
+	pthread_mutex_lock(&init_mu);
+	int s = ft__init_state;
+	if (s == 0) {
+		s = setup(cfg);
+		/* Release pairs with the acquire in ft__ensure_init. */
+		ft__store_release(&ft__init_state, s == 0 ? 1 : s);
+		s = s == 0 ? 0 : s;
+	} else {
+		s = s == 1 ? -EALREADY : s;
+	}
+	pthread_mutex_unlock(&init_mu);
+	return s;
+}
+
+int ft__init_slow(void)
+{
+	int r = init_locked(NULL);
+	return r == -EALREADY ? 0 : r;
+}
+
+FT_API int ft_init(const struct ft_config *cfg)
+{
+	return init_locked(cfg);
+}
+
+FT_API const char *ft_get_backend(void)
+{
+	(void)ft__ensure_init();
+	return ft__multiprocessing ? "multiprocessing" : "threading";
+}
+
+FT_API int ft_runtime_info(struct ft_runtime_info *info)
+{
+	int r;
+
+	if (!info)
+		return -EINVAL;
+	if ((r = ft__ensure_init()) < 0)
+		return r;
+	info->backend = ft__multiprocessing ? "multiprocessing" : "threading";
+	info->wait = ft__wait_impl->name;
+	info->spawn_thread = "pthread_create (clone3 in glibc)";
+	info->spawn_process = ft__supervisor_path();
+	info->arena_size = ft__arena_size();
+	info->arena_used = ft__arena_used();
+	return 0;
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* Start-up: configuration, the one-time set-up every call goes through. */
+#ifndef FT_RUNTIME_H
+#define FT_RUNTIME_H
+
+#include <stdbool.h>
+
+#include "atomic.h"
+
+/* 1 once set up, a negative errno if set-up failed, 0 before. */
+extern int ft__init_state;
+int ft__init_slow(void);
+
+/* 0 once the runtime is set up, else the negative errno of the failure. */
+static inline int ft__ensure_init(void)
+{
+	/* Acquire pairs with the release that publishes a finished set-up. */
+	int s = ft__load_acquire(&ft__init_state);
+	if (s == 1)
+		return 0;
+	return s < 0 ? s : ft__init_slow();
+}
+
+extern bool ft__multiprocessing;
+
+#endif

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Raw system calls, each returning the result or -errno (never touching the
+ * caller's errno contract above this layer).  Kernel ABI constants that
+ * Debian 12's headers may lack are defined here and nowhere else.
+ */
+#ifndef FT_SYS_H
+#define FT_SYS_H
+
+#include <errno.h>
+#include <stdint.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/futex.h>
+
+#ifndef SYS_futex_waitv
+#define SYS_futex_waitv 449
+#endif
+#ifndef SYS_futex_wake
+#define SYS_futex_wake 454
+#endif
+#ifndef SYS_futex_wait
+#define SYS_futex_wait 455
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+#ifndef FUTEX2_SIZE_U32
+#define FUTEX2_SIZE_U32 0x02
+#endif
+#ifndef FUTEX_BITSET_MATCH_ANY
+#define FUTEX_BITSET_MATCH_ANY 0xffffffff
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+/* Kernel 6.9: a pidfd for one thread rather than a thread group. */
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+static inline long ft__sys_ret(long r)
+{
+	return r < 0 ? -errno : r;
+}
+
+/* Shared (not FUTEX_PRIVATE) wait with an absolute CLOCK_MONOTONIC deadline. */
+static inline int ft__sys_futex_wait(uint32_t *word, uint32_t val,
+				     const struct timespec *abs)
+{
+	return (int)ft__sys_ret(syscall(SYS_futex, word, FUTEX_WAIT_BITSET, val,
+					abs, NULL, FUTEX_BITSET_MATCH_ANY));
+}
+
+static inline int ft__sys_futex_wake(uint32_t *word, int n)
+{
+	return (int)ft__sys_ret(syscall(SYS_futex, word, FUTEX_WAKE, n, NULL,
+					NULL, 0));
+}
+
+struct ft__futex_waitv {
+	uint64_t val;
+	uint64_t uaddr;
+	uint32_t flags;
+	uint32_t reserved;
+};
+
+static inline int ft__sys_futex_waitv(struct ft__futex_waitv *v, unsigned n,
+				      const struct timespec *abs)
+{
+	return (int)ft__sys_ret(syscall(SYS_futex_waitv, v, n, 0, abs,
+					CLOCK_MONOTONIC));
+}
+
+static inline int ft__sys_futex2_wait(uint32_t *word, uint32_t val,
+				      const struct timespec *abs)
+{
+	return (int)ft__sys_ret(syscall(SYS_futex_wait, word, (unsigned long)val,
+					(unsigned long)FUTEX_BITSET_MATCH_ANY,
+					FUTEX2_SIZE_U32, abs, CLOCK_MONOTONIC));
+}
+
+static inline int ft__sys_futex2_wake(uint32_t *word, int n)
+{
+	return (int)ft__sys_ret(syscall(SYS_futex_wake, word,
+					(unsigned long)FUTEX_BITSET_MATCH_ANY, n,
+					FUTEX2_SIZE_U32));
+}
+
+static inline int ft__sys_pidfd_open(pid_t pid, unsigned flags)
+{
+	return (int)ft__sys_ret(syscall(SYS_pidfd_open, pid, flags));
+}
+
+static inline int ft__sys_pidfd_send_signal(int pidfd, int sig)
+{
+	return (int)ft__sys_ret(syscall(SYS_pidfd_send_signal, pidfd, sig,
+					NULL, 0));
+}
+
+static inline int ft__sys_waitid_pidfd(int pidfd, siginfo_t *info, int opts)
+{
+	return (int)ft__sys_ret(waitid((idtype_t)P_PIDFD, (id_t)pidfd, info,
+				       opts));
+}
+
+static inline pid_t ft__sys_gettid(void)
+{
+	return (pid_t)syscall(SYS_gettid);
+}
+
+/* 1 while the thread or process @tid exists (a zombie counts), else 0. */
+static inline int ft__sys_tid_exists(pid_t tid)
+{
+	return kill(tid, 0) == 0 || errno == EPERM;
+}
+
+#endif

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/* Choosing the wait implementation, and the helpers all three share. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+
+#include "freethreading.h"
+#include "wait.h"
+
+const struct ft__wait_ops *ft__wait_impl = &ft__wait_futex_ops;
+
+void ft__wait_select(int want)
+{
+	/* A forced choice that the kernel refuses falls through to the next
+	 * one down, so FREETHREADING_WAIT=uring on an old kernel still runs;
+	 * ft_runtime_info() tells what was really chosen. */
+	switch (want) {
+	case FT_WAIT_AUTO:
+	case FT_WAIT_URING:
+		if (ft__wait_uring_usable()) {
+			ft__wait_impl = &ft__wait_uring_ops;
+			return;
+		}
+		/* fall through */
+	case FT_WAIT_FUTEX2:
+		if (ft__wait_futex2_usable()) {
+			ft__wait_impl = &ft__wait_futex2_ops;
+			return;
+		}
+		/* fall through */
+	default:
+		ft__wait_impl = &ft__wait_futex_ops;
+	}
+}
+
+struct timespec *ft__deadline(double timeout, struct timespec *ts)
+{
+	if (timeout < 0 || timeout > 1e9 || isnan(timeout))
+		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	double whole = floor(timeout);
+	ts->tv_sec += (time_t)whole;
+	ts->tv_nsec += (long)((timeout - whole) * 1e9);
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
+bool ft__deadline_passed(const struct timespec *abs)
+{
+	struct timespec now;
+
+	if (!abs)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > abs->tv_sec ||
+	       (now.tv_sec == abs->tv_sec && now.tv_nsec >= abs->tv_nsec);
+}
+
+int ft__deadline_ms(const struct timespec *abs)
+{
+	struct timespec now;
+
+	if (!abs)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long long ms = (long long)(abs->tv_sec - now.tv_sec) * 1000 +
+		       (abs->tv_nsec - now.tv_nsec + 999999) / 1000000;
+	if (ms <= 0)
+		return 0;
+	return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+int ft__wait_fds(struct pollfd *fds, unsigned n, const struct timespec *abs)
+{
+	for (;;) {
+		int r = poll(fds, n, ft__deadline_ms(abs));
+		if (r > 0)
+			return r;
+		if (r == 0) {
+			/* poll rounds up to whole ms; don't report early. */
+			if (ft__deadline_passed(abs))
+				return -ETIMEDOUT;
+			continue;
+		}
+		if (errno != EINTR)
+			return -errno;
+	}
+}

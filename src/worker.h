@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Layer 4: workers.  A worker record lives in the arena so every process
+ * of the program can see, join and enumerate it.
+ */
+#ifndef FT_WORKER_H
+#define FT_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "freethreading.h"
+
+/*
+ * state: a futex word.
+ *   bits 0..7  phase: NEW -> RUNNING -> DONE (NEW again if a start fails)
+ *   DETACHED   the handle was freed while running: whoever finishes the
+ *              worker frees the record
+ *   SLEEPERS   someone sleeps waiting for DONE: the finisher must wake
+ */
+#define W_NEW      0u
+#define W_RUNNING  1u
+#define W_DONE     2u
+#define W_PHASE    0xffu
+#define W_DETACHED 0x100u
+#define W_SLEEPERS 0x200u
+
+/* flags: the public FT_WORKER_* bits, plus these. */
+#define W_IS_PROCESS 0x100u /* resolved at start from flags and backend */
+#define W_MAIN       0x200u
+#define W_DUMMY      0x400u
+
+/* ident while a just-started thread has not published its tid yet, and
+ * someone sleeps waiting for it. */
+#define IDENT_WAITING 0x80000000u
+
+struct ft_worker {
+	uint32_t state;
+	uint32_t flags;
+	uint32_t ident;       /* tid or pid; futex word until published */
+	int32_t exitcode;
+	int32_t creator_pid;  /* the process that started it */
+	uint32_t pad;
+	ft_target_fn target;
+	void *arg;
+	char name[FT_WORKER_NAME_MAX + 1];
+};
+
+int ft__worker_check(const ft_worker_t *w);
+static inline uint32_t ft__worker_phase(const ft_worker_t *w)
+{
+	return __atomic_load_n(&w->state, __ATOMIC_ACQUIRE) & W_PHASE;
+}
+
+/* The record of the calling worker (TLS), or NULL if none yet. */
+extern __thread ft_worker_t *ft__self;
+ft_worker_t *ft__main_worker(void);
+int ft__main_worker_create(const char *name);
+
+/* Mark @w ended with @code; frees it if detached, wakes joiners. */
+void ft__worker_finish(ft_worker_t *w, int code);
+
+/*
+ * Process workers (supervisor.c).  Reap the child (@pidfd if >= 0, else
+ * @pid) if it has ended, or with @block once it does: 1 if this call
+ * reaped it and finished @w, 0 if it still runs, -ECHILD if someone else
+ * reaped it (then @w may already be gone: don't touch it).
+ */
+int ft__process_reap(ft_worker_t *w, pid_t pid, int pidfd, bool block);
+/* Watch a started child so it is reaped and repaired even if nobody joins. */
+void ft__supervise(ft_worker_t *w, pid_t pid);
+const char *ft__supervisor_path(void);
+/* Reset per-process supervisor state in a forked child. */
+void ft__supervisor_after_fork(void);
+
+/* After any process worker ended: free owner words whose holder is gone. */
+void ft__repair_dead_owners(void);
+
+/* What a worker does as it ends normally: join its non-daemon children,
+ * kill its daemon process children (exit.c).  Also the atexit handler. */
+void ft__workers_shutdown(void);
+
+int ft__join(ft_worker_t *w, const struct timespec *abs);
+
+#endif

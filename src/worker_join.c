@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+
+#include "atomic.h"
+#include "wait.h"
+#include "worker.h"
+
+/* Sleep on the state word until the worker is DONE or @abs passes. */
+int ft__join(ft_worker_t *w, const struct timespec *abs)
+{
+	/* The creator of a process worker can wait for the child itself and
+	 * save the hop through the supervisor; a timed join cannot (waitid
+	 * has no timeout) and waits for the supervisor's DONE instead. */
+	if (!abs && (w->flags & W_IS_PROCESS) && w->creator_pid == getpid() &&
+	    ft__worker_phase(w) == W_RUNNING &&
+	    ft__process_reap(w, (pid_t)w->ident, -1, true) == 1)
+		return 0;
+
+	uint32_t v = ft__load_acquire(&w->state);
+	while ((v & W_PHASE) != W_DONE) {
+		if (!(v & W_SLEEPERS)) {
+			if (!ft__cas_acquire(&w->state, &v, v | W_SLEEPERS))
+				continue;
+			v |= W_SLEEPERS;
+		}
+		if (ft__wait(&w->state, v, abs) == -ETIMEDOUT &&
+		    ft__worker_phase(w) != W_DONE)
+			return -ETIMEDOUT;
+		/* Acquire pairs with the release in ft__worker_finish. */
+		v = ft__load_acquire(&w->state);
+	}
+	return 0;
+}
+
+FT_API int ft_worker_join(ft_worker_t *w, double timeout)
+{
+	struct timespec ts;
+	int r = ft__worker_check(w);
+
+	if (r < 0)
+		return r;
+	if (ft__worker_phase(w) == W_NEW)
+		return -EINVAL;
+	if (w == ft_current_worker())
+		return -EDEADLK;
+	if (timeout == 0)
+		return ft_worker_is_alive(w) ? -EAGAIN : 0;
+	return ft__join(w, ft__deadline(timeout, &ts));
+}

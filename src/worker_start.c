@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Starting workers.
+ *
+ * Threads: pthread_create (glibc 2.34+ spawns with clone3), detached; the
+ * record's state word is what joiners wait on, from any process.
+ *
+ * Processes: glibc's fork(), then a pidfd for the supervisor.  A raw
+ * clone3() would skip what fork() does for a multithreaded parent (atfork
+ * handlers, malloc and stdio lock reset, the cached TID raise() uses, the
+ * robust list), and none of that can be redone from outside glibc; see
+ * docs/DESIGN.md.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdio_ext.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+
+#include "atomic.h"
+#include "lockword.h"
+#include "runtime.h"
+#include "wait.h"
+#include "worker.h"
+
+static void publish_ident(ft_worker_t *w, uint32_t id)
+{
+	/* Release pairs with the acquire in ft_worker_ident. */
+	if (ft__xchg_release(&w->ident, id) == IDENT_WAITING)
+		ft__wake(&w->ident, 0x7fffffff);
+}
+
+static void thread_finish(void *p)
+{
+	ft_worker_t *w = p;
+	ft__self = NULL;
+	ft__worker_finish(w, 0);
+}
+
+static void *thread_main(void *p)
+{
+	ft_worker_t *w = p;
+
+	ft__self = w;
+	publish_ident(w, ft__tid());
+	/* The cleanup handler also runs on pthread_exit() and cancellation,
+	 * so a joiner is released however the thread ends. */
+	pthread_cleanup_push(thread_finish, w);
+	w->target(w->arg);
+	pthread_cleanup_pop(1);
+	return NULL;
+}
+
+static int start_thread(ft_worker_t *w)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+
+	if (pthread_attr_init(&attr) != 0)
+		return -ENOMEM;
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	int r = pthread_create(&t, &attr, thread_main, w);
+	pthread_attr_destroy(&attr);
+	return -r;
+}
+
+static _Noreturn void process_main(ft_worker_t *w, pid_t parent)
+{
+	/* Buffered output still in stdio belongs to the parent (another of
+	 * its threads may have written after our flush): don't repeat it. */
+	__fpurge(stdout);
+	__fpurge(stderr);
+	/* Die with the parent.  Checked after arming, in case it already
+	 * died between fork and prctl. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(128 + SIGKILL);
+	ft__self = w;
+	w->target(w->arg);
+	ft__self = NULL;
+	ft__workers_shutdown();
+	fflush(NULL);
+	/* _exit, not exit: the parent's atexit handlers are not ours to run
+	 * (a target that calls exit() runs them, as it chose to). */
+	_exit(0);
+}
+
+static int start_process(ft_worker_t *w)
+{
+	pid_t parent = getpid();
+
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0)
+		process_main(w, parent);
+	publish_ident(w, (uint32_t)pid);
+	ft__supervise(w, pid);
+	return 0;
+}
+
+FT_API int ft_worker_start(ft_worker_t *w)
+{
+	int r = ft__worker_check(w);
+	if (r < 0)
+		return r;
+	uint32_t v = W_NEW;
+	/* Only one of two racing starts gets past this CAS. */
+	if (!ft__cas_acq_rel(&w->state, &v, W_RUNNING))
+		return -EALREADY;
+
+	bool process = (w->flags & FT_WORKER_PROCESS) ||
+		       (ft__multiprocessing && !(w->flags & FT_WORKER_THREAD));
+	w->flags = (w->flags & ~W_IS_PROCESS) | (process ? W_IS_PROCESS : 0);
+	w->creator_pid = getpid();
+	w->ident = 0;
+	w->exitcode = 0;
+	r = process ? start_process(w) : start_thread(w);
+	if (r < 0) {
+		/* Nothing runs: the record is as if never started. */
+		ft__store_release(&w->state, W_NEW);
+		return r;
+	}
+	return 0;
+}
