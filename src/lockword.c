@@ -31,13 +31,15 @@ static int acquire_slow(uint32_t *w, uint32_t tid, const struct timespec *abs,
 			break;
 		ft__cpu_relax();
 	}
+	bool slept = false;
 	for (;;) {
 		uint32_t v = ft__load_relaxed(w);
 		if ((v & FT__LW_TID_MASK) == 0) {
-			/* Once anyone has slept here, keep WAITERS set:
-			 * we cannot tell whether other sleepers remain, and a
-			 * spare wake is cheaper than a lost one. */
-			uint32_t nv = tid | (v & FT__LW_WAITERS);
+			/* Release cleared WAITERS; a taker that slept cannot
+			 * tell whether other sleepers remain, so it sets the
+			 * bit again: a spare wake is cheaper than a lost one. */
+			uint32_t nv = tid | (v & FT__LW_WAITERS) |
+				      (slept ? FT__LW_WAITERS : 0);
 			/* Acquire pairs with the release in
 			 * ft__lockword_release / repair. */
 			if (ft__cas_acquire(w, &v, nv))
@@ -50,6 +52,7 @@ static int acquire_slow(uint32_t *w, uint32_t tid, const struct timespec *abs,
 		    !ft__cas_acquire(w, &v, v | FT__LW_WAITERS))
 			continue;
 		int r = ft__wait(w, v | FT__LW_WAITERS, abs);
+		slept = true;
 		if (r == -ETIMEDOUT) {
 			/* One last look: the word may have freed just now. */
 			v = ft__load_relaxed(w);

@@ -79,10 +79,6 @@ static int setup(const struct ft_config *cfg)
 
 	if (cfg)
 		c = *cfg;
-	if (c.backend < FT_BACKEND_DEFAULT ||
-	    c.backend > FT_BACKEND_MULTIPROCESSING ||
-	    c.wait < FT_WAIT_AUTO || c.wait > FT_WAIT_FUTEX)
-		return -EINVAL;
 	if ((env = getenv("FREETHREADING_BACKEND")) && *env &&
 	    (r = parse_backend(env, &c.backend)) < 0)
 		return r;
@@ -108,15 +104,25 @@ static int setup(const struct ft_config *cfg)
 	return 0;
 }
 
+static bool config_valid(const struct ft_config *cfg)
+{
+	return !cfg || (cfg->backend >= FT_BACKEND_DEFAULT &&
+			cfg->backend <= FT_BACKEND_MULTIPROCESSING &&
+			cfg->wait >= FT_WAIT_AUTO && cfg->wait <= FT_WAIT_FUTEX);
+}
+
 static int init_locked(const struct ft_config *cfg)
 {
+	/* A bad argument is the caller's to fix and retry; only a failed
+	 * set-up (bad environment, no memory) sticks. */
+	if (!config_valid(cfg))
+		return -EINVAL;
 	pthread_mutex_lock(&init_mu);
 	int s = ft__init_state;
 	if (s == 0) {
 		s = setup(cfg);
 		/* Release pairs with the acquire in ft__ensure_init. */
 		ft__store_release(&ft__init_state, s == 0 ? 1 : s);
-		s = s == 0 ? 0 : s;
 	} else {
 		s = s == 1 ? -EALREADY : s;
 	}

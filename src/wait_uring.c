@@ -177,10 +177,13 @@ static int uring_waitv(const struct ft__wait_word *v, unsigned n,
 
 static int uring_wake(uint32_t *word, int n)
 {
-	struct io_uring *r = my_ring();
-
-	if (!r)
+	/* A wake is one syscall either way; making a ring for it would cost
+	 * a thread that never sleeps (a worker ending) some 30 us.  Shared
+	 * futex keys are the same for both paths, so sleepers in rings are
+	 * reached by FUTEX_WAKE too. */
+	if (ring_ready != 1)
 		return ft__wait_futex_ops.wake(word, n);
+	struct io_uring *r = &ring;
 	struct io_uring_sqe *sqe = io_uring_get_sqe(r);
 	if (!sqe)
 		return ft__wait_futex_ops.wake(word, n);

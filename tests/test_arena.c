@@ -1,0 +1,173 @@
+/* The shared arena: allocation, handle checks, walking, sharing between
+ * workers, exhaustion, and a holder of its lock dying. */
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+
+#include "helpers.h"
+#include "arena.h"
+#include "lockword.h"
+
+#define TAG_A FT__TAG_SHARED
+
+static void setup(void)
+{
+	cr_assert_not_null(ft_get_backend()); /* sets up the arena */
+}
+
+Test(arena, alloc_is_zeroed_checked_and_distinct, .init = setup,
+     .timeout = FT_TEST_TIMEOUT)
+{
+	unsigned char *a = ft__arena_alloc(100);
+	unsigned char *b = ft__arena_alloc(100);
+
+	cr_assert_not_null(a);
+	cr_assert_not_null(b);
+	cr_assert_neq(a, b);
+	cr_assert_eq((uintptr_t)a % 16, 0);
+	for (int i = 0; i < 100; i++)
+		cr_assert_eq(a[i], 0);
+	cr_assert_eq(ft__arena_check(a, TAG_A), -EBADF, "unpublished");
+	ft__arena_publish(a, TAG_A);
+	cr_assert_eq(ft__arena_check(a, TAG_A), 0);
+	cr_assert_eq(ft__arena_check(a, FT__TAG_WORKER), -EBADF);
+	cr_assert_eq(ft__arena_check(NULL, TAG_A), -EINVAL);
+	cr_assert_eq(ft__arena_check(a + 16, TAG_A), -EBADF, "interior");
+	cr_assert_eq(ft__arena_check(a + 1, TAG_A), -EBADF, "misaligned");
+	int local;
+	cr_assert_eq(ft__arena_check(&local, TAG_A), -EBADF, "not arena");
+}
+
+Test(arena, free_retires_and_reuses_zeroed, .init = setup,
+     .timeout = FT_TEST_TIMEOUT)
+{
+	unsigned char *a = ft__arena_alloc(200);
+	ft__arena_publish(a, TAG_A);
+	memset(a, 0xab, 200);
+	cr_assert_eq(ft__arena_free(a, TAG_A), 0);
+	cr_assert_eq(ft__arena_check(a, TAG_A), -EBADF);
+	cr_assert_eq(ft__arena_free(a, TAG_A), -EBADF, "double free");
+	cr_assert_eq(ft__arena_free(NULL, TAG_A), -EINVAL);
+
+	unsigned char *b = ft__arena_alloc(200);
+	cr_assert_eq(b, a, "same size class reuses the freed block");
+	for (int i = 0; i < 200; i++)
+		cr_assert_eq(b[i], 0);
+}
+
+Test(arena, walk_finds_published_objects, .init = setup,
+     .timeout = FT_TEST_TIMEOUT)
+{
+	void *objs[5];
+	for (int i = 0; i < 5; i++) {
+		objs[i] = ft__arena_alloc(64 << i);
+		ft__arena_publish(objs[i], TAG_A);
+	}
+	ft__arena_free(objs[2], TAG_A);
+
+	int found[5] = { 0 };
+	uint32_t tag;
+	for (void *p = ft__arena_next(NULL, &tag); p; p = ft__arena_next(p, &tag))
+		for (int i = 0; i < 5; i++)
+			if (p == objs[i])
+				found[i] = tag == TAG_A ? 1 : -1;
+	cr_assert_eq(found[0], 1);
+	cr_assert_eq(found[1], 1);
+	cr_assert_eq(found[2], -1, "freed block is walked with its FREE tag");
+	cr_assert_eq(found[3], 1);
+	cr_assert_eq(found[4], 1);
+}
+
+#define PER_WORKER 500
+#define WORKERS 4
+
+struct alloc_report {
+	void *ptr[WORKERS][PER_WORKER];
+};
+
+static struct alloc_report *report;
+
+static void allocate_many(void *arg)
+{
+	int id = (int)(intptr_t)arg;
+	for (int i = 0; i < PER_WORKER; i++) {
+		int *p = ft__arena_alloc(16 + (size_t)(i % 7) * 40);
+		if (!p)
+			return;
+		p[0] = id;
+		p[1] = i;
+		ft__arena_publish(p, TAG_A);
+		report->ptr[id][i] = p;
+	}
+}
+
+Test(arena, workers_allocate_concurrently_without_overlap, .init = setup,
+     .timeout = FT_TEST_TIMEOUT)
+{
+	ft_worker_t *w[WORKERS];
+
+	report = ft_test_shared(sizeof(*report));
+	for (int i = 0; i < WORKERS; i++) {
+		w[i] = ft_worker_new(NULL, allocate_many, (void *)(intptr_t)i, 0);
+		cr_assert_not_null(w[i]);
+	}
+	for (int i = 0; i < WORKERS; i++)
+		cr_assert_eq(ft_worker_start(w[i]), 0);
+	for (int i = 0; i < WORKERS; i++)
+		cr_assert_eq(ft_worker_join(w[i], FT_FOREVER), 0);
+	/* Every object made by any worker is visible here, intact. */
+	for (int id = 0; id < WORKERS; id++)
+		for (int i = 0; i < PER_WORKER; i++) {
+			int *p = report->ptr[id][i];
+			cr_assert_not_null(p, "worker %d alloc %d", id, i);
+			cr_assert_eq(ft__arena_check(p, TAG_A), 0);
+			cr_assert_eq(p[0], id);
+			cr_assert_eq(p[1], i);
+		}
+}
+
+Test(arena, full_arena_gives_null_and_keeps_what_it_had,
+     .timeout = FT_TEST_TIMEOUT)
+{
+	struct ft_config cfg = { .arena_size = 1 << 20 };
+	unsetenv("FREETHREADING_ARENA_SIZE");
+	cr_assert_eq(ft_init(&cfg), 0);
+
+	cr_assert_null(ft__arena_alloc((size_t)1 << 21), "larger than the arena");
+	int n = 0;
+	int *p, *first = NULL;
+	while ((p = ft__arena_alloc(1000))) {
+		*p = n++;
+		if (!first)
+			first = p;
+	}
+	cr_assert_gt(n, 400);
+	cr_assert_eq(*first, 0);
+	cr_assert_leq(ft__arena_used(), ft__arena_size());
+}
+
+static uint32_t *victim_tid;
+
+static void die_holding_arena_lock(void *arg)
+{
+	(void)arg;
+	int r = ft__lockword_acquire(ft__arena_lockword(), ft__tid(), NULL, false);
+	*victim_tid = (r == 0 || r == -EOWNERDEAD) ? ft__tid() : 0;
+	raise(SIGKILL);
+}
+
+Test(arena, lock_holder_killed_does_not_deadlock_allocation, .init = setup,
+     .timeout = FT_TEST_TIMEOUT)
+{
+	victim_tid = ft_test_shared(sizeof(*victim_tid));
+	ft_worker_t *w = ft_worker_new("victim", die_holding_arena_lock, NULL,
+				       FT_WORKER_PROCESS);
+	cr_assert_eq(ft_worker_start(w), 0);
+	cr_assert_eq(ft_worker_join(w, FT_FOREVER), 0);
+	int code = 0;
+	cr_assert_eq(ft_worker_exitcode(w, &code), 0);
+	cr_assert_eq(code, -SIGKILL);
+	cr_assert_neq(*victim_tid, 0, "the victim took the lock");
+	/* The supervisor reaped it and freed the word it died holding. */
+	cr_assert_not_null(ft__arena_alloc(64));
+}
