@@ -74,13 +74,16 @@ struct ft_config {
 /*
  * Initialise the runtime with @cfg (may be NULL).  Optional: the first use
  * of any ft_ call initialises with defaults.  Must run before the first
- * worker starts.  Returns 0, -EALREADY if the runtime was already set up
- * (by an earlier ft_init() or first use; @cfg is then ignored), -EINVAL for
- * a bad field or environment value, -ENOMEM if the arena cannot be mapped.
+ * worker starts.  Returns 0; -EALREADY if the runtime was already set up
+ * (by an earlier ft_init() or first use; @cfg is then ignored); -EINVAL
+ * for a bad @cfg field (nothing is set up: fix it and call again).  A
+ * set-up that fails (-EINVAL for a bad environment value, -ENOMEM if the
+ * arena cannot be mapped) is final: every later call returns that code.
  */
 FT_API int ft_init(const struct ft_config *cfg);
 
-/* "threading" or "multiprocessing". Initialises the runtime if needed. */
+/* "threading" or "multiprocessing".  Initialises the runtime if needed;
+ * if set-up failed, names the backend that was asked for. */
 FT_API const char *ft_get_backend(void);
 
 /*
@@ -100,7 +103,7 @@ struct ft_runtime_info {
 	size_t arena_used;       /* bytes handed out so far (high-water mark) */
 };
 
-/* Fill @info.  Returns 0, or -EINVAL for NULL, -ENOMEM if init failed. */
+/* Fill @info.  Returns 0, -EINVAL for NULL, or the code set-up failed with. */
 FT_API int ft_runtime_info(struct ft_runtime_info *info);
 
 /* ------------------------------------------------------------------ */
@@ -185,7 +188,8 @@ FT_API int ft_worker_exitcode(ft_worker_t *w, int *code);
 /*
  * Release the handle.  A running worker is detached: it runs on and its
  * record is reclaimed when it ends (it then leaves ft_enumerate).  The
- * main worker's handle cannot be freed (-EINVAL).  0 or -EBADF/-EINVAL.
+ * main and Dummy-N records belong to their threads and cannot be freed
+ * (-EINVAL).  0 or -EBADF/-EINVAL.
  */
 FT_API int ft_worker_free(ft_worker_t *w);
 
@@ -193,8 +197,9 @@ FT_API int ft_worker_free(ft_worker_t *w);
  * The calling worker: the one running this code, or the main worker
  * ("MainThread" under threading, "MainProcess" under multiprocessing).
  * A thread the library did not start gets a record of its own named
- * "Dummy-N" on first call, as Python does.  NULL only if the runtime
- * cannot be set up (errno set).
+ * "Dummy-N" on first call, as Python does (a daemon, freed when the thread
+ * ends).  NULL with errno set if the runtime cannot be set up, or ENOMEM
+ * if the arena has no room for that record.
  */
 FT_API ft_worker_t *ft_current_worker(void);
 

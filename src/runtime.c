@@ -113,18 +113,18 @@ static bool config_valid(const struct ft_config *cfg)
 
 static int init_locked(const struct ft_config *cfg)
 {
-	/* A bad argument is the caller's to fix and retry; only a failed
-	 * set-up (bad environment, no memory) sticks. */
-	if (!config_valid(cfg))
-		return -EINVAL;
 	pthread_mutex_lock(&init_mu);
 	int s = ft__init_state;
-	if (s == 0) {
+	if (s == 1) {
+		s = -EALREADY;
+	} else if (s == 0 && !config_valid(cfg)) {
+		/* A bad argument is the caller's to fix and retry; only a
+		 * failed set-up (bad environment, no memory) sticks. */
+		s = -EINVAL;
+	} else if (s == 0) {
 		s = setup(cfg);
 		/* Release pairs with the acquire in ft__ensure_init. */
 		ft__store_release(&ft__init_state, s == 0 ? 1 : s);
-	} else {
-		s = s == 1 ? -EALREADY : s;
 	}
 	pthread_mutex_unlock(&init_mu);
 	return s;
