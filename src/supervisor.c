@@ -1,11 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The supervisor: one thread per process that has started process
- * workers.  It polls their pidfds, reaps each child as it dies (recording
- * its exit code or killing signal and waking joiners), then repairs owner
- * words the dead process held.  Joiners in the creator process may reap
- * first; the kernel's waitid decides who reaped, and only that caller
- * touches the record.
+ * workers.  It polls their pidfds; when a child dies it is reaped (exit
+ * code or killing signal recorded, joiners woken) and owner words the dead
+ * process held are repaired.  Joiners in the creator may reap first: the
+ * kernel's waitid decides who reaped, and only that caller touches the
+ * record.
+ *
+ * New children are picked up in batches: a registration wakes the
+ * supervisor only when it sleeps with nothing to look at; otherwise it
+ * takes new children at its next round, at most TICK_MS later.  Waking it
+ * per spawn cost two context switches and, on some machines, a handful of
+ * copy-on-write faults in its stack and heap after every fork.
+ *
+ * It is also the long-lived thread that forks for other threads: the
+ * kernel ties PR_SET_PDEATHSIG to the thread that forked, so a child forked
+ * by a short-lived thread worker would be killed when that thread ends.
  *
  * Kernels without pidfd_open (before 5.3, or filtered) get one small
  * thread per child blocked in waitid() instead.
@@ -17,9 +27,12 @@
 #include <string.h>
 #include <sys/eventfd.h>
 
+#include "atomic.h"
 #include "sys.h"
 #include "wait.h"
 #include "worker.h"
+
+#define TICK_MS 10
 
 struct watched {
 	int pidfd;
@@ -27,13 +40,24 @@ struct watched {
 	ft_worker_t *w;
 };
 
+struct spawn_req {
+	ft_worker_t *w;
+	sigset_t mask;     /* the requester's, restored in the child */
+	int result;
+	uint32_t done;     /* futex word: 0 until result is set */
+	struct spawn_req *next;
+};
+
 static struct {
 	pthread_mutex_t mu;
 	bool started;
 	bool no_pidfd;
+	bool idle;         /* sleeping with no deadline: wake it for news */
+	bool news;         /* children added since its last snapshot */
 	int efd;
 	struct watched *v;
 	unsigned n, cap;
+	struct spawn_req *reqs;
 } sup = { .mu = PTHREAD_MUTEX_INITIALIZER, .efd = -1 };
 
 static int exit_code(const siginfo_t *si)
@@ -61,37 +85,83 @@ int ft__process_reap(ft_worker_t *w, pid_t pid, int pidfd, bool block)
 	return 1;
 }
 
-static void drop(unsigned i)
+static void wake_supervisor(void)
 {
-	close(sup.v[i].pidfd);
-	sup.v[i] = sup.v[--sup.n];
+	uint64_t one = 1;
+	(void)!write(sup.efd, &one, sizeof(one));
+}
+
+static void run_spawn_requests(struct spawn_req *q)
+{
+	while (q) {
+		struct spawn_req *next = q->next;
+		q->result = ft__spawn_process(q->w, &q->mask);
+		/* Release pairs with the requester's acquire of done; after
+		 * it, q (on the requester's stack) may be gone. */
+		ft__store_release(&q->done, 1u);
+		ft__wake(&q->done, 1);
+		q = next;
+	}
+}
+
+static void drop_watched(int pidfd)
+{
+	pthread_mutex_lock(&sup.mu);
+	for (unsigned j = 0; j < sup.n; j++)
+		if (sup.v[j].pidfd == pidfd) {
+			close(pidfd);
+			sup.v[j] = sup.v[--sup.n];
+			break;
+		}
+	pthread_mutex_unlock(&sup.mu);
 }
 
 static void *supervisor_main(void *unused)
 {
 	struct pollfd *pfd = NULL;
 	struct watched *snap = NULL;
-	unsigned cap = 0;
+	unsigned cap = 0, n = 0;
+	struct timespec next_round = { 0 };
 
 	(void)unused;
 	for (;;) {
+		struct timespec ts, *until = NULL;
+
 		pthread_mutex_lock(&sup.mu);
-		if (sup.n + 1 > cap) {
-			cap = sup.cap + 1;
-			pfd = realloc(pfd, cap * sizeof(*pfd));
-			snap = realloc(snap, cap * sizeof(*snap));
-			if (!pfd || !snap)
-				abort(); /* cannot watch children: nothing safe left */
+		struct spawn_req *reqs = sup.reqs;
+		sup.reqs = NULL;
+		if (ft__deadline_passed(&next_round) || n == 0) {
+			if (sup.n + 1 > cap) {
+				cap = sup.cap + 1;
+				pfd = realloc(pfd, cap * sizeof(*pfd));
+				snap = realloc(snap, cap * sizeof(*snap));
+				if (!pfd || !snap)
+					abort(); /* nothing safe is left */
+			}
+			n = sup.n;
+			memcpy(snap, sup.v, n * sizeof(*snap));
+			until = sup.news ? ft__deadline(TICK_MS / 1e3, &ts) : NULL;
+			sup.idle = !sup.news;
+			sup.news = false;
+			if (until)
+				next_round = *until;
+		} else {
+			until = &next_round;
 		}
-		unsigned n = sup.n;
-		memcpy(snap, sup.v, n * sizeof(*snap));
 		pthread_mutex_unlock(&sup.mu);
 
+		run_spawn_requests(reqs);
+
 		pfd[0] = (struct pollfd){ .fd = sup.efd, .events = POLLIN };
+		unsigned live = 0;
 		for (unsigned i = 0; i < n; i++)
-			pfd[i + 1] = (struct pollfd){ .fd = snap[i].pidfd,
-						      .events = POLLIN };
-		if (ft__wait_fds(pfd, n + 1, NULL) < 0)
+			if (snap[i].pidfd >= 0) {
+				snap[live] = snap[i];
+				pfd[++live] = (struct pollfd){
+					.fd = snap[i].pidfd, .events = POLLIN };
+			}
+		n = live;
+		if (ft__wait_fds(pfd, n + 1, until) < 0)
 			continue;
 		if (pfd[0].revents) {
 			uint64_t cnt;
@@ -103,13 +173,8 @@ static void *supervisor_main(void *unused)
 			if (ft__process_reap(snap[i].w, snap[i].pid,
 					     snap[i].pidfd, false) == 0)
 				continue;
-			pthread_mutex_lock(&sup.mu);
-			for (unsigned j = 0; j < sup.n; j++)
-				if (sup.v[j].pidfd == snap[i].pidfd) {
-					drop(j);
-					break;
-				}
-			pthread_mutex_unlock(&sup.mu);
+			drop_watched(snap[i].pidfd);
+			snap[i].pidfd = -1;
 		}
 	}
 	return NULL;
@@ -124,7 +189,7 @@ static void *reaper_main(void *p)
 }
 
 /* Threads we make must not run the program's signal handlers. */
-static int spawn_quiet_thread(void *(*fn)(void *), void *arg)
+static int spawn_quiet_thread(void *(*fn)(void *), void *arg, size_t stack)
 {
 	sigset_t all, old;
 	pthread_attr_t attr;
@@ -134,7 +199,8 @@ static int spawn_quiet_thread(void *(*fn)(void *), void *arg)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 64 * 1024);
+	if (stack)
+		pthread_attr_setstacksize(&attr, stack);
 	int r = pthread_create(&t, &attr, fn, arg);
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -146,69 +212,105 @@ static void watch_with_thread(ft_worker_t *w, pid_t pid)
 	struct watched *x = malloc(sizeof(*x));
 	if (x) {
 		*x = (struct watched){ .pidfd = -1, .pid = pid, .w = w };
-		if (spawn_quiet_thread(reaper_main, x) == 0)
+		if (spawn_quiet_thread(reaper_main, x, 64 * 1024) == 0)
 			return;
 		free(x);
 	}
-	/* No way to watch it: its joiner (or exit) reaps it. */
+	/* No way to watch it: its joiner, or exit, reaps it. */
+}
+
+/* Called with sup.mu held. */
+static bool ensure_started(void)
+{
+	if (sup.started)
+		return true;
+	sup.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	/* Default stack size: a child forked for another thread runs its
+	 * target on a copy of this thread's stack. */
+	if (sup.efd < 0 || spawn_quiet_thread(supervisor_main, NULL, 0) < 0) {
+		if (sup.efd >= 0)
+			close(sup.efd);
+		sup.efd = -1;
+		return false;
+	}
+	sup.started = true;
+	return true;
+}
+
+/* Called with sup.mu held. */
+static bool make_room(void)
+{
+	if (sup.n < sup.cap)
+		return true;
+	unsigned cap = sup.cap ? sup.cap * 2 : 16;
+	struct watched *v = realloc(sup.v, cap * sizeof(*v));
+	if (!v)
+		return false;
+	sup.v = v;
+	sup.cap = cap;
+	return true;
 }
 
 void ft__supervise(ft_worker_t *w, pid_t pid)
 {
 	int fd = sup.no_pidfd ? -ENOSYS : ft__sys_pidfd_open(pid, 0);
-	if (fd == -ENOSYS || fd == -EPERM) {
+	if (fd == -ENOSYS || fd == -EPERM)
 		sup.no_pidfd = true;
-		watch_with_thread(w, pid);
-		return;
-	}
 	if (fd < 0) {
 		watch_with_thread(w, pid);
 		return;
 	}
 	pthread_mutex_lock(&sup.mu);
-	if (!sup.started) {
-		sup.efd = eventfd(0, EFD_CLOEXEC);
-		if (sup.efd < 0 || spawn_quiet_thread(supervisor_main, NULL) < 0) {
-			if (sup.efd >= 0)
-				close(sup.efd);
-			sup.efd = -1;
-			pthread_mutex_unlock(&sup.mu);
-			close(fd);
-			watch_with_thread(w, pid);
-			return;
-		}
-		sup.started = true;
-	}
-	if (sup.n == sup.cap) {
-		unsigned cap = sup.cap ? sup.cap * 2 : 16;
-		struct watched *v = realloc(sup.v, cap * sizeof(*v));
-		if (!v) {
-			pthread_mutex_unlock(&sup.mu);
-			close(fd);
-			watch_with_thread(w, pid);
-			return;
-		}
-		sup.v = v;
-		sup.cap = cap;
+	if (!ensure_started() || !make_room()) {
+		pthread_mutex_unlock(&sup.mu);
+		close(fd);
+		watch_with_thread(w, pid);
+		return;
 	}
 	sup.v[sup.n++] = (struct watched){ .pidfd = fd, .pid = pid, .w = w };
+	sup.news = true;
+	bool wake = sup.idle;
+	sup.idle = false;
 	pthread_mutex_unlock(&sup.mu);
-	uint64_t one = 1;
-	(void)!write(sup.efd, &one, sizeof(one));
+	if (wake)
+		wake_supervisor();
+}
+
+int ft__spawn_via_supervisor(ft_worker_t *w)
+{
+	struct spawn_req req = { .w = w };
+
+	pthread_sigmask(SIG_SETMASK, NULL, &req.mask);
+	pthread_mutex_lock(&sup.mu);
+	if (!ensure_started()) {
+		pthread_mutex_unlock(&sup.mu);
+		return ft__spawn_process(w, NULL);
+	}
+	req.next = sup.reqs;
+	sup.reqs = &req;
+	pthread_mutex_unlock(&sup.mu);
+	wake_supervisor();
+	/* Acquire pairs with the supervisor's release of done. */
+	while (!ft__load_acquire(&req.done))
+		ft__wait(&req.done, 0, NULL);
+	return req.result;
 }
 
 void ft__supervisor_after_fork(void)
 {
 	/* The child has no supervisor thread, and the parent's may have held
 	 * the mutex at fork time. */
+	if (!sup.started && sup.n == 0)
+		return;
 	pthread_mutex_init(&sup.mu, NULL);
 	for (unsigned i = 0; i < sup.n; i++)
 		close(sup.v[i].pidfd);
 	sup.n = 0;
+	sup.reqs = NULL;
 	if (sup.efd >= 0)
 		close(sup.efd);
 	sup.efd = -1;
-	sup.started = false;
+	sup.started = sup.idle = sup.news = false;
 }
 
 const char *ft__supervisor_path(void)

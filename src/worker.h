@@ -6,6 +6,7 @@
 #ifndef FT_WORKER_H
 #define FT_WORKER_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -70,6 +71,12 @@ void ft__worker_finish(ft_worker_t *w, int code);
  * reaped it (then @w may already be gone: don't touch it).
  */
 int ft__process_reap(ft_worker_t *w, pid_t pid, int pidfd, bool block);
+/* Fork @w's process now, from the calling thread (worker_start.c); the
+ * child restores @mask if given. */
+int ft__spawn_process(ft_worker_t *w, const sigset_t *mask);
+/* Have the supervisor thread fork @w (for callers other than a process's
+ * main thread). */
+int ft__spawn_via_supervisor(ft_worker_t *w);
 /* Watch a started child so it is reaped and repaired even if nobody joins. */
 void ft__supervise(ft_worker_t *w, pid_t pid);
 const char *ft__supervisor_path(void);

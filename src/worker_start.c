@@ -66,7 +66,8 @@ static int start_thread(ft_worker_t *w)
 	return -r;
 }
 
-static _Noreturn void process_main(ft_worker_t *w, pid_t parent)
+static _Noreturn void process_main(ft_worker_t *w, pid_t parent,
+				   const sigset_t *mask)
 {
 	/* Buffered output still in stdio belongs to the parent (another of
 	 * its threads may have written after our flush): don't repeat it. */
@@ -77,6 +78,10 @@ static _Noreturn void process_main(ft_worker_t *w, pid_t parent)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(128 + SIGKILL);
+	/* Forked by the supervisor for another thread: run with that
+	 * thread's signal mask, not the supervisor's all-blocked one. */
+	if (mask)
+		pthread_sigmask(SIG_SETMASK, mask, NULL);
 	ft__self = w;
 	w->target(w->arg);
 	ft__self = NULL;
@@ -87,7 +92,7 @@ static _Noreturn void process_main(ft_worker_t *w, pid_t parent)
 	_exit(0);
 }
 
-static int start_process(ft_worker_t *w)
+int ft__spawn_process(ft_worker_t *w, const sigset_t *mask)
 {
 	pid_t parent = getpid();
 
@@ -96,7 +101,7 @@ static int start_process(ft_worker_t *w)
 	if (pid < 0)
 		return -errno;
 	if (pid == 0)
-		process_main(w, parent);
+		process_main(w, parent, mask);
 	publish_ident(w, (uint32_t)pid);
 	ft__supervise(w, pid);
 	return 0;
@@ -118,7 +123,14 @@ FT_API int ft_worker_start(ft_worker_t *w)
 	w->creator_pid = getpid();
 	w->ident = 0;
 	w->exitcode = 0;
-	r = process ? start_process(w) : start_thread(w);
+	if (!process)
+		r = start_thread(w);
+	else if (ft__tid() == (uint32_t)w->creator_pid)
+		r = ft__spawn_process(w, NULL);
+	else
+		/* PR_SET_PDEATHSIG follows the forking *thread*: let the
+		 * long-lived supervisor fork for any other thread. */
+		r = ft__spawn_via_supervisor(w);
 	if (r < 0) {
 		/* Nothing runs: the record is as if never started. */
 		ft__store_release(&w->state, W_NEW);
