@@ -139,7 +139,8 @@ static void *supervisor_main(void *unused)
 					abort(); /* nothing safe is left */
 			}
 			n = sup.n;
-			memcpy(snap, sup.v, n * sizeof(*snap));
+			if (n)
+				memcpy(snap, sup.v, n * sizeof(*snap));
 			until = sup.news ? ft__deadline(TICK_MS / 1e3, &ts) : NULL;
 			sup.idle = !sup.news;
 			sup.news = false;
