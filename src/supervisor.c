@@ -80,8 +80,10 @@ int ft__process_reap(ft_worker_t *w, pid_t pid, int pidfd, bool block)
 		return -ECHILD;
 	if (si.si_pid == 0)
 		return 0;
-	ft__worker_finish(w, exit_code(&si));
+	/* Repair first: finishing a detached record frees it, which takes
+	 * the arena lock the dead child may have held. */
 	ft__repair_dead_owners();
+	ft__worker_finish(w, exit_code(&si));
 	return 1;
 }
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include "helpers.h"
 #include "arena.h"
@@ -170,4 +171,29 @@ Test(arena, lock_holder_killed_does_not_deadlock_allocation, .init = setup,
 	cr_assert_neq(*victim_tid, 0, "the victim took the lock");
 	/* The supervisor reaped it and freed the word it died holding. */
 	cr_assert_not_null(ft__arena_alloc(64));
+}
+
+Test(arena, detached_lock_holder_killed_is_freed_without_deadlock, .init = setup,
+     .timeout = FT_TEST_TIMEOUT)
+{
+	victim_tid = ft_test_shared(sizeof(*victim_tid));
+	ft_worker_t *w = ft_worker_new("victim", die_holding_arena_lock, NULL,
+				       FT_WORKER_PROCESS);
+	cr_assert_eq(ft_worker_start(w), 0);
+	/* Detached: whoever reaps it frees the record, which needs the very
+	 * lock the victim dies holding. */
+	cr_assert_eq(ft_worker_free(w), 0);
+	for (;;) {
+		void *p = ft__arena_alloc(64);
+		cr_assert_not_null(p);
+		uint32_t tag;
+		bool gone = true;
+		for (void *q = ft__arena_next(NULL, &tag); q; q = ft__arena_next(q, &tag))
+			if (q == (void *)w && tag == FT__TAG_WORKER)
+				gone = false;
+		if (gone)
+			break;
+		usleep(1000); /* waiting for the supervisor, bounded by .timeout */
+	}
+	cr_assert_neq(*victim_tid, 0);
 }
