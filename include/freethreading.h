@@ -222,6 +222,190 @@ FT_API int ft_active_children(ft_worker_t **out, size_t cap);
 /* The caller's kernel id: gettid() (= getpid() in a process's main thread). */
 FT_API long ft_get_ident(void);
 
+/* ------------------------------------------------------------------ */
+/* Synchronization primitives                                           */
+/* ------------------------------------------------------------------ */
+/*
+ * Each is a futex word (or a few) in the arena: the same handle works in
+ * every worker of either backend, including objects that a process worker
+ * created after the others started.  Blocking calls take a timeout as the
+ * last argument (see the top of this file).
+ *
+ * Owner death: a process worker killed while holding a Lock or an RLock,
+ * or any worker that ends in any way while holding an RLock, does not
+ * deadlock the rest: the next acquirer gets -EOWNERDEAD and holds the lock
+ * (waiters already asleep are woken to compete for it).  A worker that
+ * *returns* while holding a Lock leaves it held: Locks have no owner, so
+ * that is a legitimate hand-off, and any worker may release it.
+ */
+
+typedef struct ft_lock ft_lock_t;
+typedef struct ft_rlock ft_rlock_t;
+typedef struct ft_semaphore ft_semaphore_t;
+typedef struct ft_condition ft_condition_t;
+typedef struct ft_event ft_event_t;
+typedef struct ft_barrier ft_barrier_t;
+
+/* A Lock: NULL with errno ENOMEM (arena full) or the set-up error. */
+FT_API ft_lock_t *ft_lock_new(void);
+
+/*
+ * Take the lock.  0: taken.  -EOWNERDEAD: taken, and its previous holder
+ * died holding it (whatever it guarded may be inconsistent).  -EAGAIN
+ * (timeout 0) or -ETIMEDOUT: not taken.  -EINVAL/-EBADF: bad handle.
+ * Not re-entrant: a worker that takes a Lock it holds waits for itself.
+ */
+FT_API int ft_lock_acquire(ft_lock_t *l, double timeout);
+
+/* Release; any worker may release a held Lock.  -EPERM if not held. */
+FT_API int ft_lock_release(ft_lock_t *l);
+
+/* 1 if held (by anyone), 0 if not, or -EINVAL/-EBADF. */
+FT_API int ft_lock_locked(ft_lock_t *l);
+
+/* Free the lock.  Freeing a lock others still use is the caller's bug;
+ * it cannot corrupt the arena (their calls get -EBADF).  0 or -EBADF. */
+FT_API int ft_lock_free(ft_lock_t *l);
+
+/* A re-entrant lock: its owner may take it again; it is free once
+ * released as many times as taken. */
+FT_API ft_rlock_t *ft_rlock_new(void);
+
+/* As ft_lock_acquire; taking it again when owned only counts (0). */
+FT_API int ft_rlock_acquire(ft_rlock_t *l, double timeout);
+
+/* Release one level.  -EPERM if the caller does not own it. */
+FT_API int ft_rlock_release(ft_rlock_t *l);
+
+/* 1 if owned by anyone, 0 if not, or -EINVAL/-EBADF. */
+FT_API int ft_rlock_locked(ft_rlock_t *l);
+
+FT_API int ft_rlock_free(ft_rlock_t *l);
+
+/*
+ * A counting semaphore starting at @value.  A negative value is rejected
+ * (NULL, errno EINVAL).  ft_bounded_semaphore_new() makes one whose value
+ * may never exceed @value: releasing past it is -EOVERFLOW.
+ */
+FT_API ft_semaphore_t *ft_semaphore_new(int value);
+FT_API ft_semaphore_t *ft_bounded_semaphore_new(int value);
+
+/* Take one unit: 0, -EAGAIN (timeout 0), -ETIMEDOUT, -EINVAL/-EBADF. */
+FT_API int ft_semaphore_acquire(ft_semaphore_t *s, double timeout);
+
+/*
+ * Give back @n units and wake up to @n waiters.  -EINVAL for n < 1;
+ * -EOVERFLOW if a bounded semaphore would exceed its initial value, or any
+ * would exceed INT_MAX (the value is then unchanged).
+ */
+FT_API int ft_semaphore_release(ft_semaphore_t *s, int n);
+
+/* The current value (>= 0), or -EINVAL/-EBADF. */
+FT_API int ft_semaphore_value(ft_semaphore_t *s);
+
+FT_API int ft_semaphore_free(ft_semaphore_t *s);
+
+/*
+ * A condition variable over @lock: an ft_lock_t or an ft_rlock_t handle
+ * (handles are typed, so either may be passed), or NULL for a new RLock of
+ * its own.  Another handle gives NULL with errno EBADF.  The lock is not
+ * owned by the condition: free it yourself, after the condition.
+ */
+FT_API ft_condition_t *ft_condition_new(void *lock);
+
+/* Take / release the condition's lock (as its own acquire/release). */
+FT_API int ft_condition_acquire(ft_condition_t *c, double timeout);
+FT_API int ft_condition_release(ft_condition_t *c);
+
+/*
+ * Release the lock (all levels of an RLock), sleep until notified or the
+ * timeout, then take the lock back (at its former depth) whatever
+ * happened.  0: notified; -ETIMEDOUT (or -EAGAIN for timeout 0): not
+ * notified, the lock is held again.  -EPERM if the caller does not hold
+ * the lock (for a Lock: was not the worker that took it).  -EOWNERDEAD if
+ * retaking the lock found its holder dead (the lock is held).
+ */
+FT_API int ft_condition_wait(ft_condition_t *c, double timeout);
+
+/* A predicate for ft_condition_wait_for: nonzero when satisfied.  It is
+ * called with the lock held. */
+typedef int (*ft_predicate_fn)(void *arg);
+
+/*
+ * Wait until @pred(@arg) is nonzero, against one deadline for the whole
+ * call.  Returns the predicate's last value (0 = still false at the
+ * deadline), or -EPERM if the lock is not held.
+ */
+FT_API int ft_condition_wait_for(ft_condition_t *c, ft_predicate_fn pred,
+				 void *arg, double timeout);
+
+/* Wake at most @n waiters (0: none).  -EINVAL for n < 0, -EPERM if the
+ * lock is not held.  Returns 0. */
+FT_API int ft_condition_notify(ft_condition_t *c, int n);
+
+/* Wake every waiter.  -EPERM if the lock is not held. */
+FT_API int ft_condition_notify_all(ft_condition_t *c);
+
+FT_API int ft_condition_free(ft_condition_t *c);
+
+/* An event, initially clear. */
+FT_API ft_event_t *ft_event_new(void);
+
+/* Set the flag and wake every waiter.  0 or -EINVAL/-EBADF. */
+FT_API int ft_event_set(ft_event_t *e);
+
+/* Clear the flag.  0 or -EINVAL/-EBADF. */
+FT_API int ft_event_clear(ft_event_t *e);
+
+/* 1 if set, 0 if not, or -EINVAL/-EBADF. */
+FT_API int ft_event_is_set(ft_event_t *e);
+
+/* 0 once the flag is set; -EAGAIN (timeout 0) or -ETIMEDOUT if not. */
+FT_API int ft_event_wait(ft_event_t *e, double timeout);
+
+FT_API int ft_event_free(ft_event_t *e);
+
+/* A barrier's action: 0, or a negative errno that breaks the barrier. */
+typedef int (*ft_action_fn)(void *arg);
+
+/*
+ * A barrier for @parties workers (>= 1, else NULL with errno EINVAL).  The
+ * last to arrive runs @action(@arg) if given, before anyone is released,
+ * holding the barrier's internal lock (other calls on this barrier wait
+ * for it, as in CPython).  @timeout is the default for ft_barrier_wait
+ * (negative: forever).
+ */
+FT_API ft_barrier_t *ft_barrier_new(unsigned parties, ft_action_fn action,
+				    void *arg, double timeout);
+
+/*
+ * Wait until @parties workers have called this.  Returns the arrival
+ * index, 0 .. parties-1 (the last to arrive gets parties-1).  A negative
+ * @timeout uses the barrier's own.  -EPIPE: the barrier is or became
+ * broken (aborted, reset while waiting, another waiter timed out, or the
+ * action failed).  -ETIMEDOUT: this waiter's deadline passed; the barrier
+ * is now broken for everyone until ft_barrier_reset.  The waiter that ran
+ * a failing action gets the action's code.
+ */
+FT_API int ft_barrier_wait(ft_barrier_t *b, double timeout);
+
+/* Back to the initial state; current waiters get -EPIPE.  0 or -EBADF. */
+FT_API int ft_barrier_reset(ft_barrier_t *b);
+
+/* Break the barrier: current and future waiters get -EPIPE until reset. */
+FT_API int ft_barrier_abort(ft_barrier_t *b);
+
+/* Number of parties (> 0), or -EINVAL/-EBADF. */
+FT_API int ft_barrier_parties(ft_barrier_t *b);
+
+/* Workers waiting now (>= 0), or -EINVAL/-EBADF. */
+FT_API int ft_barrier_n_waiting(ft_barrier_t *b);
+
+/* 1 if broken, 0 if not, or -EINVAL/-EBADF. */
+FT_API int ft_barrier_broken(ft_barrier_t *b);
+
+FT_API int ft_barrier_free(ft_barrier_t *b);
+
 #ifdef __cplusplus
 }
 #endif

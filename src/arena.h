@@ -22,6 +22,12 @@ enum {
 	FT__TAG_RESERVED,              /* allocated, not yet published */
 	FT__TAG_WORKER,
 	FT__TAG_SHARED,                /* ft_shared_alloc memory */
+	FT__TAG_LOCK,
+	FT__TAG_RLOCK,
+	FT__TAG_SEMAPHORE,
+	FT__TAG_CONDITION,
+	FT__TAG_EVENT,
+	FT__TAG_BARRIER,
 };
 
 #define FT__ARENA_MIN_SIZE (1u << 20)

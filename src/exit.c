@@ -10,6 +10,7 @@
 
 #include "arena.h"
 #include "runtime.h"
+#include "sync.h"
 #include "worker.h"
 
 static bool ours(ft_worker_t *w, pid_t me)
@@ -24,6 +25,9 @@ void ft__workers_shutdown(void)
 		return;
 	pid_t me = getpid();
 	uint32_t tag;
+
+	/* A process worker whose target called exit() ends here too. */
+	ft__sync_worker_ending(ft__tid());
 
 	for (void *p = ft__arena_next(NULL, &tag); p; p = ft__arena_next(p, &tag)) {
 		ft_worker_t *w = p;

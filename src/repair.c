@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * After a process worker ends, free what dead workers left behind: owner
- * words whose holder no longer exists (marked OWNER_DIED, sleepers woken),
+ * words (arena, Lock, RLock, internal ones) whose holder no longer exists (marked OWNER_DIED, sleepers woken),
  * and worker records of processes that died with nobody left to reap them
  * (their creator died too).  A walk of the whole arena: rare, and cheap
  * next to a process exit.
@@ -10,6 +10,7 @@
 
 #include "arena.h"
 #include "lockword.h"
+#include "sync.h"
 #include "sys.h"
 #include "worker.h"
 
@@ -35,6 +36,8 @@ void ft__repair_dead_owners(void)
 		case FT__TAG_WORKER:
 			repair_worker(p);
 			break;
+		default:
+			ft__sync_repair(p, tag);
 		}
 	}
 }

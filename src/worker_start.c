@@ -22,6 +22,7 @@
 #include "atomic.h"
 #include "lockword.h"
 #include "runtime.h"
+#include "sync.h"
 #include "wait.h"
 #include "worker.h"
 
@@ -35,6 +36,7 @@ static void publish_ident(ft_worker_t *w, uint32_t id)
 static void thread_finish(void *p)
 {
 	ft_worker_t *w = p;
+	ft__sync_worker_ending(ft__tid());
 	ft__self = NULL;
 	ft__worker_finish(w, 0);
 }
@@ -84,6 +86,7 @@ static _Noreturn void process_main(ft_worker_t *w, pid_t parent,
 		pthread_sigmask(SIG_SETMASK, mask, NULL);
 	ft__self = w;
 	w->target(w->arg);
+	ft__sync_worker_ending(ft__tid());
 	ft__self = NULL;
 	ft__workers_shutdown();
 	fflush(NULL);

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Barrier, CPython's state machine on an internal owner word and a
+ * sequence word that every state change bumps (a condition variable of
+ * our own).  Arrivals wait while the previous round drains or a reset
+ * completes, so a waiter never falls a round behind:
+ *
+ *   FILLING   -> (last arrival: action ok)      DRAINING
+ *   FILLING   -> (timeout, abort, action fails) BROKEN
+ *   DRAINING  -> (last waiter leaves)           FILLING
+ *   RESETTING -> (last waiter leaves)           FILLING
+ *   any       -> reset with waiters inside      RESETTING, else FILLING
+ */
+#include <errno.h>
+
+#include "atomic.h"
+#include "sync.h"
+#include "wait.h"
+
+enum { FILLING = 0, DRAINING = 1, RESETTING = -1, BROKEN = -2 };
+
+struct ft_barrier {
+	uint32_t lock;   /* owner word guarding the fields below */
+	uint32_t seq;    /* futex word: bumped by every state change */
+	int32_t state;
+	uint32_t count;  /* workers inside ft_barrier_wait */
+	uint32_t parties;
+	uint32_t pad;
+	double timeout;  /* default for ft_barrier_wait */
+	ft_action_fn action;
+	void *arg;
+};
+
+FT_API ft_barrier_t *ft_barrier_new(unsigned parties, ft_action_fn action,
+				    void *arg, double timeout)
+{
+	if (parties < 1 || parties > INT32_MAX) {
+		errno = EINVAL;
+		return NULL;
+	}
+	ft_barrier_t *b = ft__sync_alloc(sizeof(*b));
+	if (!b)
+		return NULL;
+	b->parties = parties;
+	b->action = action;
+	b->arg = arg;
+	b->timeout = timeout;
+	ft__arena_publish(b, FT__TAG_BARRIER);
+	return b;
+}
+
+static void notify_all(ft_barrier_t *b)
+{
+	ft__fetch_add_acq_rel(&b->seq, 1u);
+	ft__wake(&b->seq, 0x7fffffff);
+}
+
+static void lock(ft_barrier_t *b)
+{
+	/* A worker that died inside a barrier call may have left a round
+	 * half done: break the barrier, as a failed action would. */
+	if (ft__lockword_acquire(&b->lock, ft__tid(), NULL, false) == -EOWNERDEAD) {
+		b->state = BROKEN;
+		notify_all(b);
+	}
+}
+
+static void unlock(ft_barrier_t *b)
+{
+	ft__lockword_release(&b->lock);
+}
+
+/* Sleep until the state may have changed; the lock is held on return. */
+static int wait_change(ft_barrier_t *b, const struct timespec *abs)
+{
+	uint32_t seq = ft__load_relaxed(&b->seq);
+	unlock(b);
+	int r = ft__wait(&b->seq, seq, abs);
+	lock(b);
+	return r == -ETIMEDOUT ? r : 0;
+}
+
+static void leave(ft_barrier_t *b)
+{
+	if (--b->count == 0 && (b->state == DRAINING || b->state == RESETTING)) {
+		b->state = FILLING;
+		notify_all(b);
+	}
+}
+
+FT_API int ft_barrier_wait(ft_barrier_t *b, double timeout)
+{
+	struct timespec ts;
+	int r = ft__sync_check(b, FT__TAG_BARRIER);
+	if (r < 0)
+		return r;
+	const struct timespec *abs =
+		ft__deadline(timeout < 0 ? b->timeout : timeout, &ts);
+
+	lock(b);
+	while (b->state == DRAINING || b->state == RESETTING) {
+		if (wait_change(b, abs) == -ETIMEDOUT &&
+		    (b->state == DRAINING || b->state == RESETTING)) {
+			unlock(b);
+			return -ETIMEDOUT;
+		}
+	}
+	if (b->state == BROKEN) {
+		unlock(b);
+		return -EPIPE;
+	}
+	int index = (int)b->count++;
+	if ((uint32_t)index + 1 == b->parties) {
+		r = b->action ? b->action(b->arg) : 0;
+		if (r == 0) {
+			b->state = DRAINING;
+			r = index;
+		} else {
+			b->state = BROKEN;
+			if (r > 0)
+				r = -ECANCELED;
+		}
+		notify_all(b);
+	} else {
+		r = index;
+		while (b->state == FILLING) {
+			if (wait_change(b, abs) == -ETIMEDOUT &&
+			    b->state == FILLING) {
+				b->state = BROKEN;
+				notify_all(b);
+				r = -ETIMEDOUT;
+			}
+		}
+		if (r >= 0 && b->state < 0)
+			r = -EPIPE;
+	}
+	leave(b);
+	unlock(b);
+	return r;
+}
+
+FT_API int ft_barrier_reset(ft_barrier_t *b)
+{
+	int r = ft__sync_check(b, FT__TAG_BARRIER);
+	if (r < 0)
+		return r;
+	lock(b);
+	if (b->count > 0) {
+		if (b->state == FILLING || b->state == BROKEN)
+			b->state = RESETTING;
+	} else {
+		b->state = FILLING;
+	}
+	notify_all(b);
+	unlock(b);
+	return 0;
+}
+
+FT_API int ft_barrier_abort(ft_barrier_t *b)
+{
+	int r = ft__sync_check(b, FT__TAG_BARRIER);
+	if (r < 0)
+		return r;
+	lock(b);
+	b->state = BROKEN;
+	notify_all(b);
+	unlock(b);
+	return 0;
+}
+
+FT_API int ft_barrier_parties(ft_barrier_t *b)
+{
+	int r = ft__sync_check(b, FT__TAG_BARRIER);
+	return r < 0 ? r : (int)b->parties;
+}
+
+FT_API int ft_barrier_n_waiting(ft_barrier_t *b)
+{
+	int r = ft__sync_check(b, FT__TAG_BARRIER);
+	if (r < 0)
+		return r;
+	lock(b);
+	r = b->state == FILLING ? (int)b->count : 0;
+	unlock(b);
+	return r;
+}
+
+FT_API int ft_barrier_broken(ft_barrier_t *b)
+{
+	int r = ft__sync_check(b, FT__TAG_BARRIER);
+	return r < 0 ? r : ft__load_relaxed(&b->state) == BROKEN;
+}
+
+FT_API int ft_barrier_free(ft_barrier_t *b)
+{
+	int r = ft__sync_check(b, FT__TAG_BARRIER);
+	return r < 0 ? r : ft__arena_free(b, FT__TAG_BARRIER);
+}
+
+uint32_t *ft__barrier_lockword(ft_barrier_t *b)
+{
+	return &b->lock;
+}

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Lock: one owner word.  Python's Lock has no owner, so any worker may
+ * release it; the word still records who took it, so that a holder's
+ * death can be told from a hand-off (see ft__sync_worker_ending).
+ */
+#include <errno.h>
+
+#include "atomic.h"
+#include "sync.h"
+#include "wait.h"
+
+__thread unsigned ft__locks_taken;
+
+void *ft__sync_alloc(size_t size)
+{
+	int r = ft__ensure_init();
+	if (r < 0) {
+		errno = -r;
+		return NULL;
+	}
+	void *p = ft__arena_alloc(size);
+	if (!p)
+		errno = ENOMEM;
+	return p;
+}
+
+FT_API ft_lock_t *ft_lock_new(void)
+{
+	ft_lock_t *l = ft__sync_alloc(sizeof(*l));
+	if (l)
+		ft__arena_publish(l, FT__TAG_LOCK);
+	return l;
+}
+
+FT_API int ft_lock_acquire(ft_lock_t *l, double timeout)
+{
+	struct timespec ts;
+	int r = ft__sync_check(l, FT__TAG_LOCK);
+	if (r < 0)
+		return r;
+	r = ft__lockword_acquire(&l->word, ft__tid(),
+				 ft__deadline(timeout, &ts), timeout == 0);
+	if (r == 0 || r == -EOWNERDEAD)
+		ft__locks_taken++;
+	return r;
+}
+
+FT_API int ft_lock_release(ft_lock_t *l)
+{
+	int r = ft__sync_check(l, FT__TAG_LOCK);
+	if (r < 0)
+		return r;
+	uint32_t me = ft__tid();
+	uint32_t v = ft__load_relaxed(&l->word);
+	do {
+		if ((v & FT__LW_TID_MASK) == 0)
+			return -EPERM;
+		/* Release pairs with the next taker's acquire CAS.  A CAS,
+		 * not an exchange: of two racing releases only one may free
+		 * the lock, the other must see it unheld. */
+	} while (!ft__cas_release(&l->word, &v, 0));
+	if ((v & FT__LW_TID_MASK) == me && ft__locks_taken)
+		ft__locks_taken--;
+	if (v & FT__LW_WAITERS)
+		ft__wake(&l->word, 1);
+	return 0;
+}
+
+FT_API int ft_lock_locked(ft_lock_t *l)
+{
+	int r = ft__sync_check(l, FT__TAG_LOCK);
+	if (r < 0)
+		return r;
+	return (ft__load_acquire(&l->word) & FT__LW_TID_MASK) != 0;
+}
+
+FT_API int ft_lock_free(ft_lock_t *l)
+{
+	int r = ft__sync_check(l, FT__TAG_LOCK);
+	return r < 0 ? r : ft__arena_free(l, FT__TAG_LOCK);
+}
+
+static void end_hold(uint32_t *word, uint32_t tid, bool owner_died)
+{
+	uint32_t v = ft__load_relaxed(word);
+	while ((v & FT__LW_TID_MASK) == tid) {
+		uint32_t nv = owner_died
+			? (v & FT__LW_WAITERS) | FT__LW_OWNER_DIED
+			: (v & ~FT__LW_TID_MASK) | FT__LW_HANDOFF;
+		if (ft__cas_acq_rel(word, &v, nv)) {
+			if (owner_died)
+				ft__wake(word, 0x7fffffff);
+			return;
+		}
+	}
+}
+
+void ft__sync_worker_ending(uint32_t tid)
+{
+	uint32_t tag;
+
+	if (!ft__locks_taken)
+		return;
+	for (void *p = ft__arena_next(NULL, &tag); p; p = ft__arena_next(p, &tag)) {
+		if (tag == FT__TAG_LOCK)
+			end_hold(&((struct ft_lock *)p)->word, tid, false);
+		else if (tag == FT__TAG_RLOCK)
+			end_hold(&((struct ft_rlock *)p)->word, tid, true);
+	}
+	ft__locks_taken = 0;
+}
+
+void ft__sync_repair(void *obj, uint32_t tag)
+{
+	if (tag == FT__TAG_LOCK)
+		ft__lockword_repair(&((struct ft_lock *)obj)->word);
+	else if (tag == FT__TAG_RLOCK)
+		ft__lockword_repair(&((struct ft_rlock *)obj)->word);
+	else if (tag == FT__TAG_BARRIER)
+		ft__lockword_repair(ft__barrier_lockword(obj));
+}

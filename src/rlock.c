@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/* RLock: an owner word plus a depth that only the owner touches. */
+#include <errno.h>
+
+#include "atomic.h"
+#include "sync.h"
+#include "wait.h"
+
+FT_API ft_rlock_t *ft_rlock_new(void)
+{
+	ft_rlock_t *l = ft__sync_alloc(sizeof(*l));
+	if (l)
+		ft__arena_publish(l, FT__TAG_RLOCK);
+	return l;
+}
+
+static bool owned_by(const struct ft_rlock *l, uint32_t tid)
+{
+	return (ft__load_relaxed(&l->word) & FT__LW_TID_MASK) == tid;
+}
+
+FT_API int ft_rlock_acquire(ft_rlock_t *l, double timeout)
+{
+	struct timespec ts;
+	int r = ft__sync_check(l, FT__TAG_RLOCK);
+	if (r < 0)
+		return r;
+	uint32_t me = ft__tid();
+	if (owned_by(l, me)) {
+		if (l->depth == UINT32_MAX)
+			return -EOVERFLOW;
+		l->depth++;
+		return 0;
+	}
+	r = ft__lockword_acquire(&l->word, me, ft__deadline(timeout, &ts),
+				 timeout == 0);
+	if (r == 0 || r == -EOWNERDEAD) {
+		l->depth = 1;
+		ft__locks_taken++;
+	}
+	return r;
+}
+
+FT_API int ft_rlock_release(ft_rlock_t *l)
+{
+	int r = ft__sync_check(l, FT__TAG_RLOCK);
+	if (r < 0)
+		return r;
+	if (!owned_by(l, ft__tid()))
+		return -EPERM;
+	if (--l->depth > 0)
+		return 0;
+	ft__lockword_release(&l->word);
+	if (ft__locks_taken)
+		ft__locks_taken--;
+	return 0;
+}
+
+FT_API int ft_rlock_locked(ft_rlock_t *l)
+{
+	int r = ft__sync_check(l, FT__TAG_RLOCK);
+	if (r < 0)
+		return r;
+	return (ft__load_acquire(&l->word) & FT__LW_TID_MASK) != 0;
+}
+
+FT_API int ft_rlock_free(ft_rlock_t *l)
+{
+	int r = ft__sync_check(l, FT__TAG_RLOCK);
+	return r < 0 ? r : ft__arena_free(l, FT__TAG_RLOCK);
+}
+
+uint32_t ft__rlock_release_all(struct ft_rlock *l)
+{
+	uint32_t depth = l->depth;
+	l->depth = 0;
+	ft__lockword_release(&l->word);
+	return depth;
+}
+
+int ft__rlock_take_back(struct ft_rlock *l, uint32_t depth)
+{
+	int r = ft__lockword_acquire(&l->word, ft__tid(), NULL, false);
+	l->depth = depth;
+	return r;
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Layer 3: synchronization primitives, each a futex word (or a few) in the
+ * arena.  Lock and RLock are owner words (lockword.h) so that a holder's
+ * death can be repaired.
+ */
+#ifndef FT_SYNC_H
+#define FT_SYNC_H
+
+#include <stdint.h>
+
+#include "arena.h"
+#include "freethreading.h"
+#include "lockword.h"
+#include "runtime.h"
+
+struct ft_lock {
+	uint32_t word; /* owner word */
+};
+
+struct ft_rlock {
+	uint32_t word;  /* owner word */
+	uint32_t depth; /* levels taken by the owner; only the owner writes */
+};
+
+/* Locks and RLocks the calling thread took and has not itself released.
+ * When a worker ends with this at zero, nothing needs a look; otherwise
+ * its end walks the arena (another worker may have released a Lock for
+ * it, so the count is an upper bound). */
+extern __thread unsigned ft__locks_taken;
+
+/* Handle check shared by every primitive: 0, -EINVAL (NULL), -EBADF, or
+ * the set-up error. */
+static inline int ft__sync_check(const void *obj, uint32_t tag)
+{
+	int r = ft__ensure_init();
+	return r < 0 ? r : ft__arena_check(obj, tag);
+}
+
+/* Allocate a zeroed object of @size for a constructor, or NULL with errno
+ * set (ENOMEM, or the set-up error). */
+void *ft__sync_alloc(size_t size);
+
+/* RLock internals, for Condition: release every level (returns the depth
+ * it had), and take it back at that depth. */
+uint32_t ft__rlock_release_all(struct ft_rlock *l);
+int ft__rlock_take_back(struct ft_rlock *l, uint32_t depth);
+
+/*
+ * What a worker leaves as it ends normally (called by the worker layer):
+ * Locks it holds become HANDOFF (held, deliberately, by nobody alive);
+ * RLocks it holds are owner deaths.
+ */
+void ft__sync_worker_ending(uint32_t tid);
+
+/* A barrier's internal owner word, for the repair pass. */
+uint32_t *ft__barrier_lockword(ft_barrier_t *b);
+
+/* The repair pass's per-object step: frees the word of a Lock or RLock
+ * (or a barrier's internal lock) whose holder no longer exists. */
+void ft__sync_repair(void *obj, uint32_t tag);
+
+#endif
