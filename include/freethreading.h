@@ -223,6 +223,22 @@ FT_API int ft_active_children(ft_worker_t **out, size_t cap);
 FT_API long ft_get_ident(void);
 
 /* ------------------------------------------------------------------ */
+/* Shared memory                                                        */
+/* ------------------------------------------------------------------ */
+
+/*
+ * @size bytes of zeroed memory in the arena, 16-byte aligned, at the same
+ * address in every worker of either backend: what one worker writes there
+ * the others see (order it with a Lock, Event, ... as between threads).
+ * NULL with errno EINVAL (size 0) or ENOMEM (arena full).
+ */
+FT_API void *ft_shared_alloc(size_t size);
+
+/* Give back memory from ft_shared_alloc.  0, -EINVAL (NULL), or -EBADF
+ * (not a live ft_shared_alloc block, e.g. freed twice). */
+FT_API int ft_shared_free(void *p);
+
+/* ------------------------------------------------------------------ */
 /* Synchronization primitives                                           */
 /* ------------------------------------------------------------------ */
 /*
