@@ -19,10 +19,20 @@ static void repair_worker(ft_worker_t *w)
 	if ((w->flags & (W_MAIN | W_DUMMY)) || ft__worker_phase(w) != W_RUNNING)
 		return;
 	uint32_t id = __atomic_load_n(&w->ident, __ATOMIC_ACQUIRE);
-	if (id == 0 || id == IDENT_WAITING || w->creator_pid == 0)
+	if (id == 0 || id == IDENT_WAITING || w->creator_pid == 0 ||
+	    ft__sys_tid_exists(w->creator_pid))
 		return;
-	if (ft__sys_tid_exists(w->creator_pid) || ft__sys_tid_exists((pid_t)id))
+	/* Its creator is gone, so nobody will reap it.  A thread died with
+	 * its process.  A process is killed by its parent-death signal, but
+	 * maybe only after this pass: then watch it until it dies. */
+	if ((w->flags & W_IS_PROCESS) && ft__sys_tid_exists((pid_t)id)) {
+		int32_t none = 0;
+		if (__atomic_compare_exchange_n(&w->adopter, &none, (int32_t)getpid(),
+						false, __ATOMIC_ACQ_REL,
+						__ATOMIC_RELAXED))
+			ft__supervise_orphan(w, (pid_t)id);
 		return;
+	}
 	ft__worker_finish(w, -SIGKILL);
 }
 

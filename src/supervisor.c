@@ -38,6 +38,7 @@ struct watched {
 	int pidfd;
 	pid_t pid;
 	ft_worker_t *w;
+	bool orphan;  /* not our child: finish it, nobody can reap it here */
 };
 
 struct spawn_req {
@@ -173,9 +174,15 @@ static void *supervisor_main(void *unused)
 		for (unsigned i = 0; i < n; i++) {
 			if (!pfd[i + 1].revents)
 				continue;
-			if (ft__process_reap(snap[i].w, snap[i].pid,
-					     snap[i].pidfd, false) == 0)
+			if (snap[i].orphan) {
+				/* Its parent-death signal killed it; the
+				 * status went to whoever reaped it. */
+				ft__repair_dead_owners();
+				ft__worker_finish(snap[i].w, -SIGKILL);
+			} else if (ft__process_reap(snap[i].w, snap[i].pid,
+						    snap[i].pidfd, false) == 0) {
 				continue;
+			}
 			drop_watched(snap[i].pidfd);
 			snap[i].pidfd = -1;
 		}
@@ -254,29 +261,42 @@ static bool make_room(void)
 	return true;
 }
 
-void ft__supervise(ft_worker_t *w, pid_t pid)
+static void watch(ft_worker_t *w, pid_t pid, bool orphan)
 {
 	int fd = sup.no_pidfd ? -ENOSYS : ft__sys_pidfd_open(pid, 0);
 	if (fd == -ENOSYS || fd == -EPERM)
 		sup.no_pidfd = true;
 	if (fd < 0) {
-		watch_with_thread(w, pid);
+		if (!orphan)
+			watch_with_thread(w, pid);
 		return;
 	}
 	pthread_mutex_lock(&sup.mu);
 	if (!ensure_started() || !make_room()) {
 		pthread_mutex_unlock(&sup.mu);
 		close(fd);
-		watch_with_thread(w, pid);
+		if (!orphan)
+			watch_with_thread(w, pid);
 		return;
 	}
-	sup.v[sup.n++] = (struct watched){ .pidfd = fd, .pid = pid, .w = w };
+	sup.v[sup.n++] = (struct watched){
+		.pidfd = fd, .pid = pid, .w = w, .orphan = orphan };
 	sup.news = true;
 	bool wake = sup.idle;
 	sup.idle = false;
 	pthread_mutex_unlock(&sup.mu);
 	if (wake)
 		wake_supervisor();
+}
+
+void ft__supervise(ft_worker_t *w, pid_t pid)
+{
+	watch(w, pid, false);
+}
+
+void ft__supervise_orphan(ft_worker_t *w, pid_t pid)
+{
+	watch(w, pid, true);
 }
 
 int ft__spawn_via_supervisor(ft_worker_t *w)

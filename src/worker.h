@@ -44,7 +44,7 @@ struct ft_worker {
 	uint32_t ident;       /* tid or pid; futex word until published */
 	int32_t exitcode;
 	int32_t creator_pid;  /* the process that started it */
-	uint32_t pad;
+	int32_t adopter;      /* process watching it since its creator died */
 	ft_target_fn target;
 	void *arg;
 	char name[FT_WORKER_NAME_MAX + 1];
@@ -80,6 +80,9 @@ int ft__spawn_via_supervisor(ft_worker_t *w);
 /* Watch a started child so it is reaped and repaired even if nobody joins. */
 void ft__supervise(ft_worker_t *w, pid_t pid);
 const char *ft__supervisor_path(void);
+/* Watch a process worker whose creator died (it cannot be reaped here):
+ * finish its record when it dies. */
+void ft__supervise_orphan(ft_worker_t *w, pid_t pid);
 /* Reset per-process supervisor state in a forked child. */
 void ft__supervisor_after_fork(void);
 
