@@ -248,11 +248,12 @@ FT_API int ft_shared_free(void *p);
  * last argument (see the top of this file).
  *
  * Owner death: a process worker killed while holding a Lock or an RLock,
- * or any worker that ends in any way while holding an RLock, does not
- * deadlock the rest: the next acquirer gets -EOWNERDEAD and holds the lock
- * (waiters already asleep are woken to compete for it).  A worker that
- * *returns* while holding a Lock leaves it held: Locks have no owner, so
- * that is a legitimate hand-off, and any worker may release it.
+ * or any worker or thread that ends in any way while holding an RLock,
+ * does not deadlock the rest: the next acquirer gets -EOWNERDEAD and holds
+ * the lock (waiters already asleep are woken to compete for it).  A worker
+ * or thread that *returns* while holding a Lock leaves it held: Locks have
+ * no owner, so that is a legitimate hand-off, and any worker may release
+ * it.  (A process's main thread ends with its process.)
  */
 
 typedef struct ft_lock ft_lock_t;
@@ -279,15 +280,18 @@ FT_API int ft_lock_release(ft_lock_t *l);
 /* 1 if held (by anyone), 0 if not, or -EINVAL/-EBADF. */
 FT_API int ft_lock_locked(ft_lock_t *l);
 
-/* Free the lock.  Freeing a lock others still use is the caller's bug;
- * it cannot corrupt the arena (their calls get -EBADF).  0 or -EBADF. */
+/* Free the lock.  0, -EINVAL (NULL) or -EBADF.  Freeing a lock others
+ * still use is the caller's bug; it cannot corrupt the arena: their calls
+ * get -EBADF, unless the memory has since been reused for a new object of
+ * the same type (handles carry no generation). */
 FT_API int ft_lock_free(ft_lock_t *l);
 
 /* A re-entrant lock: its owner may take it again; it is free once
  * released as many times as taken. */
 FT_API ft_rlock_t *ft_rlock_new(void);
 
-/* As ft_lock_acquire; taking it again when owned only counts (0). */
+/* As ft_lock_acquire; taking it again when owned only counts (0), up to
+ * 2^32-1 levels (then -EOVERFLOW). */
 FT_API int ft_rlock_acquire(ft_rlock_t *l, double timeout);
 
 /* Release one level.  -EPERM if the caller does not own it. */
@@ -350,13 +354,18 @@ typedef int (*ft_predicate_fn)(void *arg);
 /*
  * Wait until @pred(@arg) is nonzero, against one deadline for the whole
  * call.  Returns the predicate's last value (0 = still false at the
- * deadline), or -EPERM if the lock is not held.
+ * deadline), -EPERM if the lock is not held, -EINVAL for a NULL @pred.
+ * An owner death met while retaking the lock is not reported here (the
+ * lock is held either way); use ft_condition_wait to see it.
  */
 FT_API int ft_condition_wait_for(ft_condition_t *c, ft_predicate_fn pred,
 				 void *arg, double timeout);
 
-/* Wake at most @n waiters (0: none).  -EINVAL for n < 0, -EPERM if the
- * lock is not held.  Returns 0. */
+/*
+ * Wake at most @n waiters (0: none).  -EINVAL for n < 0, -EPERM if the
+ * lock is not held.  Returns 0.  A process worker killed while waiting
+ * stays counted as a waiter: one later notify may be spent on it.
+ */
 FT_API int ft_condition_notify(ft_condition_t *c, int n);
 
 /* Wake every waiter.  -EPERM if the lock is not held. */
@@ -385,11 +394,11 @@ FT_API int ft_event_free(ft_event_t *e);
 typedef int (*ft_action_fn)(void *arg);
 
 /*
- * A barrier for @parties workers (>= 1, else NULL with errno EINVAL).  The
- * last to arrive runs @action(@arg) if given, before anyone is released,
- * holding the barrier's internal lock (other calls on this barrier wait
- * for it, as in CPython).  @timeout is the default for ft_barrier_wait
- * (negative: forever).
+ * A barrier for @parties workers (1 .. INT_MAX, else NULL with errno
+ * EINVAL).  The last to arrive runs @action(@arg) if given, before anyone
+ * is released, holding the barrier's internal lock (other calls on this
+ * barrier wait for it, as in CPython).  @timeout is the default for
+ * ft_barrier_wait (negative: forever).
  */
 FT_API ft_barrier_t *ft_barrier_new(unsigned parties, ft_action_fn action,
 				    void *arg, double timeout);
@@ -399,13 +408,19 @@ FT_API ft_barrier_t *ft_barrier_new(unsigned parties, ft_action_fn action,
  * index, 0 .. parties-1 (the last to arrive gets parties-1).  A negative
  * @timeout uses the barrier's own.  -EPIPE: the barrier is or became
  * broken (aborted, reset while waiting, another waiter timed out, or the
- * action failed).  -ETIMEDOUT: this waiter's deadline passed; the barrier
- * is now broken for everyone until ft_barrier_reset.  The waiter that ran
- * a failing action gets the action's code.
+ * action failed).  -ETIMEDOUT (-EAGAIN for a timeout of 0): this waiter's
+ * deadline passed; as in CPython the barrier is now broken for everyone
+ * until ft_barrier_reset.  The waiter that ran a failing action gets the
+ * action's code (-ECANCELED if it returned a positive value).
  */
 FT_API int ft_barrier_wait(ft_barrier_t *b, double timeout);
 
-/* Back to the initial state; current waiters get -EPIPE.  0 or -EBADF. */
+/*
+ * Back to the initial state; current waiters get -EPIPE.  0 or -EBADF.
+ * A worker killed inside ft_barrier_wait never leaves it: a reset then
+ * waits for it, and a second reset forces the barrier back to its initial
+ * state (any waiter still inside from before gets -EPIPE).
+ */
 FT_API int ft_barrier_reset(ft_barrier_t *b);
 
 /* Break the barrier: current and future waiters get -EPIPE until reset. */

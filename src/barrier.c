@@ -1,15 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Barrier, CPython's state machine on an internal owner word and a
+ * Barrier: CPython's state machine on an internal owner word and a
  * sequence word that every state change bumps (a condition variable of
  * our own).  Arrivals wait while the previous round drains or a reset
- * completes, so a waiter never falls a round behind:
+ * completes, so rounds do not overlap:
  *
- *   FILLING   -> (last arrival: action ok)      DRAINING
- *   FILLING   -> (timeout, abort, action fails) BROKEN
- *   DRAINING  -> (last waiter leaves)           FILLING
- *   RESETTING -> (last waiter leaves)           FILLING
- *   any       -> reset with waiters inside      RESETTING, else FILLING
+ *   FILLING   -> (last arrival, action ok)           DRAINING, round++
+ *   FILLING   -> (a timeout, abort, action fails)     BROKEN
+ *   DRAINING, RESETTING -> (last waiter leaves)       FILLING
+ *   reset: waiters inside -> RESETTING, none -> FILLING
+ *
+ * A waiter knows it passed when round moved on since it arrived; it does
+ * not depend on the state it wakes to.  A worker that dies inside wait()
+ * never leaves, so a drain or reset could wait for it for ever: a reset
+ * that finds the previous reset still waiting forces the barrier back to
+ * FILLING and starts a new epoch; waiters of an old epoch (if any still
+ * live) get -EPIPE and no longer count.
  */
 #include <errno.h>
 
@@ -23,8 +29,10 @@ struct ft_barrier {
 	uint32_t lock;   /* owner word guarding the fields below */
 	uint32_t seq;    /* futex word: bumped by every state change */
 	int32_t state;
-	uint32_t count;  /* workers inside ft_barrier_wait */
+	uint32_t count;  /* workers inside ft_barrier_wait, this epoch */
 	uint32_t parties;
+	uint32_t round;  /* rounds passed */
+	uint32_t epoch;  /* forced resets */
 	uint32_t pad;
 	double timeout;  /* default for ft_barrier_wait */
 	ft_action_fn action;
@@ -80,12 +88,12 @@ static int wait_change(ft_barrier_t *b, const struct timespec *abs)
 	return r == -ETIMEDOUT ? r : 0;
 }
 
-static void leave(ft_barrier_t *b)
+/* The caller's deadline passed: the barrier breaks for everyone. */
+static int time_out(ft_barrier_t *b, double timeout)
 {
-	if (--b->count == 0 && (b->state == DRAINING || b->state == RESETTING)) {
-		b->state = FILLING;
-		notify_all(b);
-	}
+	b->state = BROKEN;
+	notify_all(b);
+	return timeout == 0 ? -EAGAIN : -ETIMEDOUT;
 }
 
 FT_API int ft_barrier_wait(ft_barrier_t *b, double timeout)
@@ -94,47 +102,55 @@ FT_API int ft_barrier_wait(ft_barrier_t *b, double timeout)
 	int r = ft__sync_check(b, FT__TAG_BARRIER);
 	if (r < 0)
 		return r;
-	const struct timespec *abs =
-		ft__deadline(timeout < 0 ? b->timeout : timeout, &ts);
+	if (timeout < 0)
+		timeout = b->timeout;
+	const struct timespec *abs = ft__deadline(timeout, &ts);
 
 	lock(b);
 	while (b->state == DRAINING || b->state == RESETTING) {
 		if (wait_change(b, abs) == -ETIMEDOUT &&
 		    (b->state == DRAINING || b->state == RESETTING)) {
+			r = time_out(b, timeout);
 			unlock(b);
-			return -ETIMEDOUT;
+			return r;
 		}
 	}
 	if (b->state == BROKEN) {
 		unlock(b);
 		return -EPIPE;
 	}
+	uint32_t round = b->round, epoch = b->epoch;
 	int index = (int)b->count++;
 	if ((uint32_t)index + 1 == b->parties) {
 		r = b->action ? b->action(b->arg) : 0;
 		if (r == 0) {
 			b->state = DRAINING;
+			b->round++;
 			r = index;
 		} else {
 			b->state = BROKEN;
+			/* The contract is 0 or -errno; anything else fails. */
 			if (r > 0)
 				r = -ECANCELED;
 		}
 		notify_all(b);
 	} else {
 		r = index;
-		while (b->state == FILLING) {
+		while (b->round == round && b->epoch == epoch &&
+		       b->state == FILLING) {
 			if (wait_change(b, abs) == -ETIMEDOUT &&
-			    b->state == FILLING) {
-				b->state = BROKEN;
-				notify_all(b);
-				r = -ETIMEDOUT;
-			}
+			    b->round == round && b->epoch == epoch &&
+			    b->state == FILLING)
+				r = time_out(b, timeout);
 		}
-		if (r >= 0 && b->state < 0)
-			r = -EPIPE;
+		if (r >= 0 && b->round == round)
+			r = -EPIPE; /* broken, reset or a new epoch: not passed */
 	}
-	leave(b);
+	if (b->epoch == epoch && --b->count == 0 &&
+	    (b->state == DRAINING || b->state == RESETTING)) {
+		b->state = FILLING;
+		notify_all(b);
+	}
 	unlock(b);
 	return r;
 }
@@ -145,11 +161,15 @@ FT_API int ft_barrier_reset(ft_barrier_t *b)
 	if (r < 0)
 		return r;
 	lock(b);
-	if (b->count > 0) {
-		if (b->state == FILLING || b->state == BROKEN)
-			b->state = RESETTING;
-	} else {
+	if (b->count == 0 || b->state == RESETTING) {
+		/* Nobody inside, or the last reset still waits for waiters
+		 * that never left (they died): start a new epoch. */
+		if (b->count > 0)
+			b->epoch++;
+		b->count = 0;
 		b->state = FILLING;
+	} else {
+		b->state = RESETTING;
 	}
 	notify_all(b);
 	unlock(b);

@@ -98,7 +98,7 @@ static int wait_until(ft_condition_t *c, const struct timespec *abs)
 {
 	bool rlock = c->lock_tag == FT__TAG_RLOCK;
 	uint32_t *word = lock_word(c);
-	int retake = 0;
+	bool owner_died = false;
 
 	c->waiting++;
 	for (;;) {
@@ -109,8 +109,11 @@ static int wait_until(ft_condition_t *c, const struct timespec *abs)
 		else
 			ft__lockword_release(word);
 		int r = ft__wait(&c->seq, seq, abs);
-		retake = rlock ? ft__rlock_take_back(c->lock, depth)
-			       : ft__lockword_acquire(word, ft__tid(), NULL, false);
+		int retake = rlock ? ft__rlock_take_back(c->lock, depth)
+				   : ft__lockword_acquire(word, ft__tid(), NULL,
+							  false);
+		/* Sticky: a death met on any retake is reported. */
+		owner_died |= retake == -EOWNERDEAD;
 		if (c->signals > 0) {
 			c->signals--;
 			r = 0;
@@ -120,7 +123,7 @@ static int wait_until(ft_condition_t *c, const struct timespec *abs)
 			continue; /* woken for another waiter's signal */
 		}
 		c->waiting--;
-		return retake == -EOWNERDEAD ? retake : r;
+		return owner_died ? -EOWNERDEAD : r;
 	}
 }
 

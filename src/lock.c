@@ -5,12 +5,40 @@
  * death can be told from a hand-off (see ft__sync_worker_ending).
  */
 #include <errno.h>
+#include <pthread.h>
 
 #include "atomic.h"
 #include "sync.h"
 #include "wait.h"
 
 __thread unsigned ft__locks_taken;
+static __thread bool exit_hook_armed;
+static pthread_key_t exit_key;
+static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
+
+static void thread_exit_hook(void *unused)
+{
+	(void)unused;
+	ft__sync_worker_ending(ft__tid());
+}
+
+static void exit_key_init(void)
+{
+	pthread_key_create(&exit_key, thread_exit_hook);
+}
+
+void ft__sync_note_taken(void)
+{
+	/* Workers settle their locks as they end (worker layer); a thread
+	 * the library did not start needs a TLS destructor for that, armed
+	 * on its first lock.  The main thread's end is the process's. */
+	if (!exit_hook_armed) {
+		exit_hook_armed = true;
+		pthread_once(&exit_key_once, exit_key_init);
+		pthread_setspecific(exit_key, &exit_hook_armed);
+	}
+	ft__locks_taken++;
+}
 
 void *ft__sync_alloc(size_t size)
 {
@@ -42,7 +70,7 @@ FT_API int ft_lock_acquire(ft_lock_t *l, double timeout)
 	r = ft__lockword_acquire(&l->word, ft__tid(),
 				 ft__deadline(timeout, &ts), timeout == 0);
 	if (r == 0 || r == -EOWNERDEAD)
-		ft__locks_taken++;
+		ft__sync_note_taken();
 	return r;
 }
 

@@ -36,7 +36,7 @@ FT_API int ft_rlock_acquire(ft_rlock_t *l, double timeout)
 				 timeout == 0);
 	if (r == 0 || r == -EOWNERDEAD) {
 		l->depth = 1;
-		ft__locks_taken++;
+		ft__sync_note_taken();
 	}
 	return r;
 }

@@ -28,6 +28,9 @@ struct ft_rlock {
  * its end walks the arena (another worker may have released a Lock for
  * it, so the count is an upper bound). */
 extern __thread unsigned ft__locks_taken;
+/* Count a Lock/RLock taken by the calling thread (and make sure its end
+ * will settle what it holds). */
+void ft__sync_note_taken(void);
 
 /* Handle check shared by every primitive: 0, -EINVAL (NULL), -EBADF, or
  * the set-up error. */

@@ -391,6 +391,47 @@ Test(registry, counts_follow_live_workers, .timeout = FT_TEST_TIMEOUT)
 	}
 }
 
+/* A worker started by a thread worker is a child of this process too. */
+static void body_starts_one(void *arg)
+{
+	unsigned flags = (unsigned)(uintptr_t)arg;
+	ft_worker_t *x = ft_worker_new("grandchild", body_gated, NULL, flags);
+	S->handle[1] = x;
+	S->rc[0] = x ? ft_worker_start(x) : -errno;
+	__atomic_store_n(&S->flag, 1, __ATOMIC_RELEASE);
+	gate_pass();
+	if (S->rc[0] == 0)
+		S->rc[1] = ft_worker_join(x, FT_FOREVER);
+	ft_worker_free(x);
+}
+
+Test(registry, children_of_any_thread_of_the_process, .timeout = FT_TEST_TIMEOUT)
+{
+	shm_setup();
+	for (size_t k = 0; k < NKINDS; k++) {
+		shm_reset();
+		ft_worker_t *t = ft_worker_new("starter", body_starts_one,
+					       (void *)(uintptr_t)kinds[k],
+					       FT_WORKER_THREAD);
+		cr_assert_eq(ft_worker_start(t), 0);
+		cr_assert(await_int(&S->flag, 1));
+		cr_assert_eq(S->rc[0], 0);
+		cr_assert(await_int(&S->started, 1));
+		ft_worker_t *v[8];
+		int n = ft_active_children(v, 8);
+		cr_assert_eq(n, 2, "kind %zu: %d children", k, n);
+		cr_assert(listed(v, n, t));
+		cr_assert(listed(v, n, S->handle[1]));
+		cr_assert_eq(ft_active_count(), 3);
+		gate_open(2);
+		cr_assert_eq(ft_worker_join(t, FT_FOREVER), 0);
+		cr_assert_eq(S->rc[1], 0);
+		cr_assert_eq(ft_active_children(NULL, 0), 0);
+		cr_assert_eq(ft_active_count(), 1);
+		ft_worker_free(t);
+	}
+}
+
 Test(registry, bad_arguments, .timeout = FT_TEST_TIMEOUT)
 {
 	cr_assert_lt(ft_enumerate(NULL, 3), 0);

@@ -370,6 +370,8 @@ Test(worker, join_timeout_leaves_worker_running, .timeout = FT_TEST_TIMEOUT)
 		cr_assert_eq(ft_worker_join(w, 0), 0, "join of an ended worker");
 		cr_assert_eq(ft_worker_join(w, 0.01), 0);
 		cr_assert_eq(ft_worker_join(w, FT_FOREVER), 0);
+		cr_assert_eq(ft_worker_join(w, -5.0), 0, "any negative: forever");
+		cr_assert_eq(ft_worker_join(w, 2e9), 0, "above 1e9 s: forever");
 		ft_worker_free(w);
 	}
 }
@@ -436,6 +438,8 @@ static void body_report_ids(void *arg)
 	S->ident[i] = ft_get_ident();
 	S->pid[i] = getpid();
 	S->tid[i] = gettid_raw();
+	/* Its own ident, maybe before the starter has published it. */
+	S->val[i] = (int)ft_worker_ident(ft_current_worker());
 	mark_started();
 	gate_pass();
 }
@@ -460,6 +464,7 @@ Test(worker, ident_is_tid_or_pid, .timeout = FT_TEST_TIMEOUT)
 		cr_assert_eq(id, S->ident[0], "kind %zu: ident %ld, worker says %ld",
 			     k, id, S->ident[0]);
 		cr_assert_eq(id, S->tid[0]);
+		cr_assert_eq(id, (long)S->val[0], "kind %zu: the worker's own view", k);
 		if (kind_is_process(kinds[k])) {
 			cr_assert_eq(id, S->pid[0], "a process worker's ident is its pid");
 			cr_assert_neq(S->pid[0], (long)getpid());
@@ -798,6 +803,10 @@ static void body_starts_process(void *arg)
 				       (void *)1, FT_WORKER_PROCESS);
 	S->handle[0] = p;
 	S->rc[0] = p ? ft_worker_start(p) : -errno;
+	/* Let the process get going (past its own set-up) before the thread
+	 * that started it ends. */
+	if (S->rc[0] == 0 && !await_int(&S->started, 1))
+		S->rc[0] = -ETIMEDOUT;
 }
 
 Test(worker, process_worker_outlives_the_thread_that_started_it,
