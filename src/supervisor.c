@@ -59,6 +59,12 @@ static struct {
 	struct watched *v;
 	unsigned n, cap;
 	struct spawn_req *reqs;
+	/* The supervisor thread's poll set and its snapshot of v.  Static,
+	 * not on its stack: a forked child has no supervisor thread, and
+	 * must not see these as leaks (LeakSanitizer in a child that exits). */
+	struct pollfd *pfd;
+	struct watched *snap;
+	unsigned snap_cap;
 } sup = { .mu = PTHREAD_MUTEX_INITIALIZER, .efd = -1 };
 
 static int exit_code(const siginfo_t *si)
@@ -121,9 +127,7 @@ static void drop_watched(int pidfd)
 
 static void *supervisor_main(void *unused)
 {
-	struct pollfd *pfd = NULL;
-	struct watched *snap = NULL;
-	unsigned cap = 0, n = 0;
+	unsigned n = 0;
 	struct timespec next_round = { 0 };
 
 	(void)unused;
@@ -134,16 +138,21 @@ static void *supervisor_main(void *unused)
 		struct spawn_req *reqs = sup.reqs;
 		sup.reqs = NULL;
 		if (ft__deadline_passed(&next_round) || n == 0) {
-			if (sup.n + 1 > cap) {
-				cap = sup.cap + 1;
-				pfd = realloc(pfd, cap * sizeof(*pfd));
-				snap = realloc(snap, cap * sizeof(*snap));
-				if (!pfd || !snap)
-					abort(); /* nothing safe is left */
+			if (sup.n + 1 > sup.snap_cap) {
+				unsigned cap = sup.cap + 1;
+				struct pollfd *p = realloc(sup.pfd, cap * sizeof(*p));
+				if (p)
+					sup.pfd = p;
+				struct watched *w = realloc(sup.snap, cap * sizeof(*w));
+				if (w)
+					sup.snap = w;
+				if (!p || !w)
+					abort(); /* cannot watch children: nothing safe left */
+				sup.snap_cap = cap;
 			}
 			n = sup.n;
 			if (n)
-				memcpy(snap, sup.v, n * sizeof(*snap));
+				memcpy(sup.snap, sup.v, n * sizeof(*sup.snap));
 			until = sup.news ? ft__deadline(TICK_MS / 1e3, &ts) : NULL;
 			sup.idle = !sup.news;
 			sup.news = false;
@@ -156,35 +165,35 @@ static void *supervisor_main(void *unused)
 
 		run_spawn_requests(reqs);
 
-		pfd[0] = (struct pollfd){ .fd = sup.efd, .events = POLLIN };
+		sup.pfd[0] = (struct pollfd){ .fd = sup.efd, .events = POLLIN };
 		unsigned live = 0;
 		for (unsigned i = 0; i < n; i++)
-			if (snap[i].pidfd >= 0) {
-				snap[live] = snap[i];
-				pfd[++live] = (struct pollfd){
-					.fd = snap[i].pidfd, .events = POLLIN };
+			if (sup.snap[i].pidfd >= 0) {
+				sup.snap[live] = sup.snap[i];
+				sup.pfd[++live] = (struct pollfd){
+					.fd = sup.snap[i].pidfd, .events = POLLIN };
 			}
 		n = live;
-		if (ft__wait_fds(pfd, n + 1, until) < 0)
+		if (ft__wait_fds(sup.pfd, n + 1, until) < 0)
 			continue;
-		if (pfd[0].revents) {
+		if (sup.pfd[0].revents) {
 			uint64_t cnt;
 			(void)!read(sup.efd, &cnt, sizeof(cnt));
 		}
 		for (unsigned i = 0; i < n; i++) {
-			if (!pfd[i + 1].revents)
+			if (!sup.pfd[i + 1].revents)
 				continue;
-			if (snap[i].orphan) {
+			if (sup.snap[i].orphan) {
 				/* Its parent-death signal killed it; the
 				 * status went to whoever reaped it. */
 				ft__repair_dead_owners();
-				ft__worker_finish(snap[i].w, -SIGKILL);
-			} else if (ft__process_reap(snap[i].w, snap[i].pid,
-						    snap[i].pidfd, false) == 0) {
+				ft__worker_finish(sup.snap[i].w, -SIGKILL);
+			} else if (ft__process_reap(sup.snap[i].w, sup.snap[i].pid,
+						    sup.snap[i].pidfd, false) == 0) {
 				continue;
 			}
-			drop_watched(snap[i].pidfd);
-			snap[i].pidfd = -1;
+			drop_watched(sup.snap[i].pidfd);
+			sup.snap[i].pidfd = -1;
 		}
 	}
 	return NULL;
