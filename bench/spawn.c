@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+/* Spawn cases: start + join one no-op worker, against pthread / fork. */
+#include <errno.h>
+#include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <freethreading.h>
+
+#include "harness.h"
+
+static void noop(void *arg)
+{
+	(void)arg;
+}
+
+static void *noop_pthread(void *arg)
+{
+	return arg;
+}
+
+/* ours: new + start + join + free, of a worker of the given kind. */
+static int spawn_join(uint64_t n, unsigned flags)
+{
+	for (uint64_t i = 0; i < n; i++) {
+		ft_worker_t *w = ft_worker_new(NULL, noop, NULL, flags);
+		if (!w)
+			fail("ft_worker_new", -errno);
+		int r = ft_worker_start(w);
+		if (r < 0)
+			fail("ft_worker_start", r);
+		r = ft_worker_join(w, FT_FOREVER);
+		if (r < 0)
+			fail("ft_worker_join", r);
+		int code;
+		r = ft_worker_exitcode(w, &code);
+		if (r < 0)
+			fail("ft_worker_exitcode", r);
+		if (code != 0)
+			fail_msg("worker ended with %d, not 0", code);
+		r = ft_worker_free(w);
+		if (r < 0)
+			fail("ft_worker_free", r);
+	}
+	return 0;
+}
+
+static int ours_spawn_thread(void *ctx, uint64_t n)
+{
+	(void)ctx;
+	return spawn_join(n, FT_WORKER_THREAD);
+}
+
+static int ours_spawn_process(void *ctx, uint64_t n)
+{
+	(void)ctx;
+	return spawn_join(n, FT_WORKER_PROCESS);
+}
+
+static int base_spawn_thread(void *ctx, uint64_t n)
+{
+	(void)ctx;
+	for (uint64_t i = 0; i < n; i++) {
+		pthread_t t;
+		int r = pthread_create(&t, NULL, noop_pthread, NULL);
+		if (r != 0)
+			fail("pthread_create", -r);
+		r = pthread_join(t, NULL);
+		if (r != 0)
+			fail("pthread_join", -r);
+	}
+	return 0;
+}
+
+static int base_spawn_process(void *ctx, uint64_t n)
+{
+	(void)ctx;
+	for (uint64_t i = 0; i < n; i++) {
+		pid_t pid = fork();
+		if (pid < 0)
+			fail("fork", -errno);
+		if (pid == 0)
+			_exit(0);
+		int st;
+		pid_t r;
+		while ((r = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
+			;
+		if (r < 0)
+			fail("waitpid", -errno);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			fail_msg("child ended with status %#x", st);
+	}
+	return 0;
+}
+
+const struct bench_case spawn_cases[] = {
+	{
+		.name = "spawn+join thread", .n_sides = 2, .n_rows = 1,
+		.sides = {
+			{ .label = "ours", .run = ours_spawn_thread },
+			{ .label = "pthread", .run = base_spawn_thread },
+		},
+		.rows = { {
+			.name = "spawn+join thread",
+			.baseline_name = "pthread_create + pthread_join",
+			.a = 0, .b = 1,
+			.metric = NS_PER_OP, .dir = AT_MOST, .goal = 1.1,
+		} },
+	},
+	{
+		.name = "spawn+join process", .n_sides = 2, .n_rows = 1,
+		.sides = {
+			{ .label = "ours", .run = ours_spawn_process },
+			{ .label = "fork", .run = base_spawn_process },
+		},
+		.rows = { {
+			.name = "spawn+join process",
+			.baseline_name = "fork + _exit + waitpid",
+			.a = 0, .b = 1,
+			.metric = NS_PER_OP, .dir = AT_MOST, .goal = 1.0,
+		} },
+	},
+};
+const size_t n_spawn_cases = sizeof(spawn_cases) / sizeof(spawn_cases[0]);
