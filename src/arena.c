@@ -6,18 +6,14 @@
 
 #include "arena.h"
 #include "atomic.h"
+#include "freethreading.h"
 #include "lockword.h"
 
 #define MIN_CLASS 6  /* 64-byte blocks */
 #define MAX_CLASS 48
-#define HDR_SIZE 4096
-#define CHECK_MAGIC 0x9e3779b97f4a7c15ull
-
-struct block {
-	uint32_t tag;   /* FT__TAG_*; changed with release stores / CAS */
-	uint32_t cls;   /* log2 of the block size; fixed once carved */
-	uint64_t check; /* offset ^ CHECK_MAGIC: tells a block from a guess */
-};
+#define HDR_SIZE FT__ARENA_HDR_SIZE
+#define CHECK_MAGIC FT__CHECK_MAGIC
+#define block ft__block
 
 struct arena_hdr {
 	uint32_t lock;                /* owner word guarding the fields below */
@@ -28,8 +24,10 @@ struct arena_hdr {
 	void *root;
 };
 
-static char *base;
+char *ft__arena_base;
+uint64_t *ft__arena_bump;
 static struct arena_hdr *hdr;
+#define base ft__arena_base
 
 int ft__arena_init(size_t size)
 {
@@ -40,10 +38,12 @@ int ft__arena_init(size_t size)
 		       MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return -ENOMEM;
-	base = p;
 	hdr = p;
 	hdr->size = size;
 	hdr->bump = HDR_SIZE;
+	ft__arena_bump = &hdr->bump;
+	/* Last: the inline check treats a NULL base as "no arena". */
+	ft__store_release(&base, (char *)p);
 	return 0;
 }
 
@@ -66,7 +66,7 @@ static void arena_lock(void)
 	/* A holder that died mid-operation left the free lists consistent:
 	 * each step below is one word store, so at worst a block leaks.
 	 * Taking the lock with EOWNERDEAD therefore needs no repair. */
-	(void)ft__lockword_acquire(&hdr->lock, ft__tid(), NULL, false);
+	(void)ft__lockword_acquire_spin(&hdr->lock, ft__tid());
 }
 
 static void arena_unlock(void)
@@ -133,18 +133,6 @@ static struct block *find_block(const void *obj)
 	if (b->check != (off ^ CHECK_MAGIC))
 		return NULL;
 	return b;
-}
-
-int ft__arena_check(const void *obj, uint32_t tag)
-{
-	if (!obj)
-		return -EINVAL;
-	struct block *b = find_block(obj);
-	/* Acquire pairs with ft__arena_publish: a matching tag means the
-	 * object's fields are initialised. */
-	if (!b || ft__load_acquire(&b->tag) != tag)
-		return -EBADF;
-	return 0;
 }
 
 int ft__arena_free(void *obj, uint32_t tag)

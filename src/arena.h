@@ -13,6 +13,7 @@
 #ifndef FT_ARENA_H
 #define FT_ARENA_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,8 +44,39 @@ void *ft__arena_alloc(size_t size);
  * acquire in ft__arena_check and the walkers). */
 void ft__arena_publish(void *obj, uint32_t tag);
 
+/* Block header; the handle points just past it.  Exposed for the inline
+ * check below, which every call on a handle makes. */
+struct ft__block {
+	uint32_t tag;   /* FT__TAG_*; changed with release stores / CAS */
+	uint32_t cls;   /* log2 of the block size; fixed once carved */
+	uint64_t check; /* offset ^ FT__CHECK_MAGIC: tells a block from a guess */
+};
+#define FT__CHECK_MAGIC 0x9e3779b97f4a7c15ull
+#define FT__ARENA_HDR_SIZE 4096
+
+extern char *ft__arena_base;
+extern uint64_t *ft__arena_bump; /* first uncarved offset */
+
 /* 0 if @obj is a live object of type @tag, -EINVAL for NULL, else -EBADF. */
-int ft__arena_check(const void *obj, uint32_t tag);
+static inline int ft__arena_check(const void *obj, uint32_t tag)
+{
+	if (!obj)
+		return -EINVAL;
+	uintptr_t lo = (uintptr_t)ft__arena_base + FT__ARENA_HDR_SIZE +
+		       sizeof(struct ft__block);
+	uintptr_t off = (uintptr_t)obj - (uintptr_t)ft__arena_base -
+			sizeof(struct ft__block);
+	if (!ft__arena_base || (uintptr_t)obj < lo || (off & 15) ||
+	    off >= __atomic_load_n(ft__arena_bump, __ATOMIC_ACQUIRE))
+		return -EBADF;
+	const struct ft__block *b = (const struct ft__block *)obj - 1;
+	/* Acquire pairs with ft__arena_publish: a matching tag means the
+	 * object's fields are initialised. */
+	if (b->check != (off ^ FT__CHECK_MAGIC) ||
+	    __atomic_load_n(&b->tag, __ATOMIC_ACQUIRE) != tag)
+		return -EBADF;
+	return 0;
+}
 
 /* Retire a live object of type @tag (only one caller wins a race); 0 or
  * -EINVAL/-EBADF. */

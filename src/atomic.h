@@ -33,6 +33,11 @@
 	__atomic_compare_exchange_n((p), (expected), (desired), false,         \
 				    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)
 
+/* Thread-locals on fast paths: initial-exec, so a read is one %fs-relative
+ * load instead of a __tls_get_addr call from this shared library.  Kept
+ * small: the static TLS surplus for such libraries is limited. */
+#define FT__TLS __thread __attribute__((tls_model("initial-exec")))
+
 #define ft__fence_seq_cst()	__atomic_thread_fence(__ATOMIC_SEQ_CST)
 
 static inline void ft__cpu_relax(void)

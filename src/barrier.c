@@ -67,7 +67,7 @@ static void lock(ft_barrier_t *b)
 {
 	/* A worker that died inside a barrier call may have left a round
 	 * half done: break the barrier, as a failed action would. */
-	if (ft__lockword_acquire(&b->lock, ft__tid(), NULL, false) == -EOWNERDEAD) {
+	if (ft__lockword_acquire_spin(&b->lock, ft__tid()) == -EOWNERDEAD) {
 		b->state = BROKEN;
 		notify_all(b);
 	}
@@ -83,7 +83,7 @@ static int wait_change(ft_barrier_t *b, const struct timespec *abs)
 {
 	uint32_t seq = ft__load_relaxed(&b->seq);
 	unlock(b);
-	int r = ft__wait(&b->seq, seq, abs);
+	int r = ft__spin_while(&b->seq, seq) ? 0 : ft__wait(&b->seq, seq, abs);
 	lock(b);
 	return r == -ETIMEDOUT ? r : 0;
 }

@@ -108,10 +108,11 @@ static int wait_until(ft_condition_t *c, const struct timespec *abs)
 			depth = ft__rlock_release_all(c->lock);
 		else
 			ft__lockword_release(word);
-		int r = ft__wait(&c->seq, seq, abs);
+		int r = ft__spin_while(&c->seq, seq) ? 0
+						     : ft__wait(&c->seq, seq, abs);
 		int retake = rlock ? ft__rlock_take_back(c->lock, depth)
-				   : ft__lockword_acquire(word, ft__tid(), NULL,
-							  false);
+				   : ft__lockword_acquire_spin(word,
+							       ft__tid());
 		/* Sticky: a death met on any retake is reported. */
 		owner_died |= retake == -EOWNERDEAD;
 		if (c->signals > 0) {

@@ -75,6 +75,8 @@ FT_API int ft_event_wait(ft_event_t *e, double timeout)
 		return -EAGAIN;
 	const struct timespec *abs = ft__deadline(timeout, &ts);
 	uint32_t gen = v & EV_GEN_MASK;
+	if (ft__spin_while(&e->word, v))
+		v = ft__load_acquire(&e->word);
 	for (;;) {
 		if ((v & EV_SET) || (v & EV_GEN_MASK) != gen)
 			return 0;

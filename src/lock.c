@@ -11,8 +11,8 @@
 #include "sync.h"
 #include "wait.h"
 
-__thread unsigned ft__locks_taken;
-static __thread bool exit_hook_armed;
+FT__TLS unsigned ft__locks_taken;
+FT__TLS bool ft__exit_hook_armed;
 static pthread_key_t exit_key;
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 
@@ -27,17 +27,14 @@ static void exit_key_init(void)
 	pthread_key_create(&exit_key, thread_exit_hook);
 }
 
-void ft__sync_note_taken(void)
+void ft__sync_arm_exit_hook(void)
 {
 	/* Workers settle their locks as they end (worker layer); a thread
 	 * the library did not start needs a TLS destructor for that, armed
 	 * on its first lock.  The main thread's end is the process's. */
-	if (!exit_hook_armed) {
-		exit_hook_armed = true;
-		pthread_once(&exit_key_once, exit_key_init);
-		pthread_setspecific(exit_key, &exit_hook_armed);
-	}
-	ft__locks_taken++;
+	ft__exit_hook_armed = true;
+	pthread_once(&exit_key_once, exit_key_init);
+	pthread_setspecific(exit_key, &ft__exit_hook_armed);
 }
 
 void *ft__sync_alloc(size_t size)
@@ -63,12 +60,10 @@ FT_API ft_lock_t *ft_lock_new(void)
 
 FT_API int ft_lock_acquire(ft_lock_t *l, double timeout)
 {
-	struct timespec ts;
 	int r = ft__sync_check(l, FT__TAG_LOCK);
 	if (r < 0)
 		return r;
-	r = ft__lockword_acquire(&l->word, ft__tid(),
-				 ft__deadline(timeout, &ts), timeout == 0);
+	r = ft__lockword_acquire(&l->word, ft__tid(), timeout);
 	if (r == 0 || r == -EOWNERDEAD)
 		ft__sync_note_taken();
 	return r;

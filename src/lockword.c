@@ -6,7 +6,7 @@
 #include "sys.h"
 #include "wait.h"
 
-__thread uint32_t ft__tid_cache;
+FT__TLS uint32_t ft__tid_cache;
 
 uint32_t ft__tid_slow(void)
 {
@@ -19,17 +19,19 @@ void ft__tid_forget(void)
 	ft__tid_cache = 0;
 }
 
-#define SPINS 100
-
-static int acquire_slow(uint32_t *w, uint32_t tid, const struct timespec *abs,
-			bool try_only)
+int ft__lockword_acquire_slow(uint32_t *w, uint32_t tid, double timeout,
+			      bool spin)
 {
-	/* Spinning only pays while the holder runs; a short bound keeps a
+	struct timespec ts;
+	bool try_only = timeout == 0;
+	const struct timespec *abs = try_only ? NULL : ft__deadline(timeout, &ts);
+
+	/* Spinning only pays while the holder runs; the bound keeps a
 	 * preempted holder from costing a whole time slice. */
-	for (int i = 0; i < SPINS && !try_only; i++) {
-		if ((ft__load_relaxed(w) & FT__LW_TID_MASK) == 0)
-			break;
-		ft__cpu_relax();
+	if (spin && !try_only) {
+		uint32_t v = ft__load_relaxed(w);
+		if ((v & FT__LW_TID_MASK) != 0)
+			ft__spin_while(w, v);
 	}
 	bool slept = false;
 	for (;;) {
@@ -61,16 +63,6 @@ static int acquire_slow(uint32_t *w, uint32_t tid, const struct timespec *abs,
 			try_only = true;
 		}
 	}
-}
-
-int ft__lockword_acquire(uint32_t *w, uint32_t tid, const struct timespec *abs,
-			 bool try_only)
-{
-	uint32_t expected = 0;
-
-	if (ft__cas_acquire(w, &expected, tid))
-		return 0;
-	return acquire_slow(w, tid, abs, try_only);
 }
 
 uint32_t ft__lockword_release(uint32_t *w)

@@ -21,13 +21,15 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "atomic.h"
+
 #define FT__LW_WAITERS    0x80000000u
 #define FT__LW_OWNER_DIED 0x40000000u
 #define FT__LW_TID_MASK   0x3fffffffu
 #define FT__LW_HANDOFF    FT__LW_TID_MASK
 
 /* The caller's kernel thread id, cached per thread (reset across fork). */
-extern __thread uint32_t ft__tid_cache;
+extern FT__TLS uint32_t ft__tid_cache;
 uint32_t ft__tid_slow(void);
 static inline uint32_t ft__tid(void)
 {
@@ -37,12 +39,42 @@ static inline uint32_t ft__tid(void)
 void ft__tid_forget(void);
 
 /*
- * Take the word for @tid.  @abs: absolute deadline (NULL forever);
- * @try_only: don't sleep.  0 or -EOWNERDEAD: taken.  -EAGAIN (try_only),
- * -ETIMEDOUT: not taken.
+ * Take the word for @tid.  @timeout as everywhere: negative forever, 0
+ * don't sleep.  0 or -EOWNERDEAD: taken.  -EAGAIN (timeout 0), -ETIMEDOUT:
+ * not taken.  The uncontended case is one CAS, inline.
+ *
+ * @spin: spin a little before sleeping.  Right for words held for a few
+ * instructions by a partner about to let go (a condition's waiter taking
+ * its lock back from the notifier, internal locks); wrong for a user's
+ * lock hammered by two workers, where a spinning waiter snatches the lock
+ * at every release and the two trade a cache line per operation, while a
+ * sleeping one lets the holder run on (glibc's default mutex does not spin
+ * either).
  */
-int ft__lockword_acquire(uint32_t *w, uint32_t tid, const struct timespec *abs,
-			 bool try_only);
+int ft__lockword_acquire_slow(uint32_t *w, uint32_t tid, double timeout,
+			      bool spin);
+static inline int ft__lockword_take(uint32_t *w, uint32_t tid, double timeout,
+				    bool spin)
+{
+	uint32_t expected = 0;
+	/* Acquire pairs with the release in ft__lockword_release. */
+	if (__builtin_expect(ft__cas_acquire(w, &expected, tid), 1))
+		return 0;
+	return ft__lockword_acquire_slow(w, tid, timeout, spin);
+}
+
+/* A user's Lock or RLock: no spin. */
+static inline int ft__lockword_acquire(uint32_t *w, uint32_t tid,
+				       double timeout)
+{
+	return ft__lockword_take(w, tid, timeout, false);
+}
+
+/* Internal words and retakes: spin, then sleep. */
+static inline int ft__lockword_acquire_spin(uint32_t *w, uint32_t tid)
+{
+	return ft__lockword_take(w, tid, -1.0, true);
+}
 
 /* Free the word, whoever holds it; wakes one sleeper if any.  Returns the
  * previous value. */

@@ -14,7 +14,7 @@
 #include "runtime.h"
 #include "worker.h"
 
-__thread ft_worker_t *ft__self;
+FT__TLS ft_worker_t *ft__self;
 static pid_t main_pid;
 static pthread_key_t dummy_key;
 static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;

@@ -21,7 +21,6 @@ static bool owned_by(const struct ft_rlock *l, uint32_t tid)
 
 FT_API int ft_rlock_acquire(ft_rlock_t *l, double timeout)
 {
-	struct timespec ts;
 	int r = ft__sync_check(l, FT__TAG_RLOCK);
 	if (r < 0)
 		return r;
@@ -32,8 +31,7 @@ FT_API int ft_rlock_acquire(ft_rlock_t *l, double timeout)
 		l->depth++;
 		return 0;
 	}
-	r = ft__lockword_acquire(&l->word, me, ft__deadline(timeout, &ts),
-				 timeout == 0);
+	r = ft__lockword_acquire(&l->word, me, timeout);
 	if (r == 0 || r == -EOWNERDEAD) {
 		l->depth = 1;
 		ft__sync_note_taken();
@@ -80,7 +78,7 @@ uint32_t ft__rlock_release_all(struct ft_rlock *l)
 
 int ft__rlock_take_back(struct ft_rlock *l, uint32_t depth)
 {
-	int r = ft__lockword_acquire(&l->word, ft__tid(), NULL, false);
+	int r = ft__lockword_acquire_spin(&l->word, ft__tid());
 	l->depth = depth;
 	return r;
 }

@@ -61,6 +61,8 @@ FT_API int ft_semaphore_acquire(ft_semaphore_t *s, double timeout)
 		return 0;
 	if (timeout == 0)
 		return -EAGAIN;
+	if (ft__spin_while(&s->value, 0) && try_take(s))
+		return 0;
 	const struct timespec *abs = ft__deadline(timeout, &ts);
 	ft__fetch_add_acq_rel(&s->waiters, 1u);
 	/* The futex syscall rechecks value == 0 in the kernel, so a release

@@ -7,6 +7,7 @@
 #ifndef FT_SYNC_H
 #define FT_SYNC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "arena.h"
@@ -27,10 +28,18 @@ struct ft_rlock {
  * When a worker ends with this at zero, nothing needs a look; otherwise
  * its end walks the arena (another worker may have released a Lock for
  * it, so the count is an upper bound). */
-extern __thread unsigned ft__locks_taken;
+extern FT__TLS unsigned ft__locks_taken;
+extern FT__TLS bool ft__exit_hook_armed;
+void ft__sync_arm_exit_hook(void);
+
 /* Count a Lock/RLock taken by the calling thread (and make sure its end
  * will settle what it holds). */
-void ft__sync_note_taken(void);
+static inline void ft__sync_note_taken(void)
+{
+	if (__builtin_expect(!ft__exit_hook_armed, 0))
+		ft__sync_arm_exit_hook();
+	ft__locks_taken++;
+}
 
 /* Handle check shared by every primitive: 0, -EINVAL (NULL), -EBADF, or
  * the set-up error. */

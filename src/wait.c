@@ -4,14 +4,46 @@
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
+#include <sched.h>
+
+#include "atomic.h"
 
 #include "freethreading.h"
 #include "wait.h"
 
 const struct ft__wait_ops *ft__wait_impl = &ft__wait_futex_ops;
+unsigned ft__spin_ns;
+
+#define SPIN_NS 4000
+
+static void choose_spin(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 1)
+		ft__spin_ns = SPIN_NS;
+}
+
+bool ft__spin_while_slow(const uint32_t *word, uint32_t val)
+{
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (unsigned i = 1;; i++) {
+		if (ft__load_relaxed(word) != val)
+			return true;
+		ft__cpu_relax();
+		if (i % 64 == 0) {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			long ns = (t.tv_sec - t0.tv_sec) * 1000000000L +
+				  (t.tv_nsec - t0.tv_nsec);
+			if (ns > (long)ft__spin_ns)
+				return false;
+		}
+	}
+}
 
 void ft__wait_select(int want)
 {
+	choose_spin();
 	/* A forced choice that the kernel refuses falls through to the next
 	 * one down, so FREETHREADING_WAIT=uring on an old kernel still runs;
 	 * ft_runtime_info() tells what was really chosen. */

@@ -64,6 +64,21 @@ static inline int ft__wake(uint32_t *word, int n)
 	return ft__wait_impl->wake(word, n);
 }
 
+/*
+ * Spin while *@word == @val, for at most ft__spin_ns: true if it changed.
+ * A sleep and a cross-CPU wake cost tens of microseconds on some machines,
+ * far more than a partner's reply; callers spin before they announce
+ * themselves as sleepers (so the partner need not make a wake syscall).
+ * 0 when this process may run on one CPU only: spinning there only delays
+ * the partner it waits for.
+ */
+extern unsigned ft__spin_ns;
+bool ft__spin_while_slow(const uint32_t *word, uint32_t val);
+static inline bool ft__spin_while(const uint32_t *word, uint32_t val)
+{
+	return ft__spin_ns && ft__spin_while_slow(word, val);
+}
+
 /* Wait until one of @fds is ready: count ready, or -ETIMEDOUT.  poll(2)
  * underneath: readiness of pidfds is what it is used for. */
 int ft__wait_fds(struct pollfd *fds, unsigned n, const struct timespec *abs);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <liburing.h>
 
+#include "atomic.h"
 #include "sys.h"
 #include "wait.h"
 
@@ -25,7 +26,7 @@
 #define UD_TIMEOUT 2
 
 static __thread struct io_uring ring;
-static __thread int ring_ready; /* 1 ready, -1 could not be made */
+static FT__TLS int ring_ready; /* 1 ready, -1 could not be made */
 static pthread_key_t ring_key;
 
 static void ring_destroy(void *unused)

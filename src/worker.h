@@ -13,6 +13,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "atomic.h"
 #include "freethreading.h"
 
 /*
@@ -57,7 +58,7 @@ static inline uint32_t ft__worker_phase(const ft_worker_t *w)
 }
 
 /* The record of the calling worker (TLS), or NULL if none yet. */
-extern __thread ft_worker_t *ft__self;
+extern FT__TLS ft_worker_t *ft__self;
 ft_worker_t *ft__main_worker(void);
 int ft__main_worker_create(const char *name);
 
