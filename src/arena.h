@@ -69,7 +69,11 @@ static inline int ft__arena_check(const void *obj, uint32_t tag)
 	if (!ft__arena_base || (uintptr_t)obj < lo || (off & 15) ||
 	    off >= __atomic_load_n(ft__arena_bump, __ATOMIC_ACQUIRE))
 		return -EBADF;
-	const struct ft__block *b = (const struct ft__block *)obj - 1;
+	/* From the base, not from @obj: the same address, but the compiler
+	 * then knows nothing of @obj's object (a caller's bad pointer to a
+	 * local is what this check exists to refuse). */
+	const struct ft__block *b =
+		(const struct ft__block *)(ft__arena_base + off);
 	/* Acquire pairs with ft__arena_publish: a matching tag means the
 	 * object's fields are initialised. */
 	if (b->check != (off ^ FT__CHECK_MAGIC) ||
