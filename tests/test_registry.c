@@ -20,7 +20,6 @@
 
 #include "helpers.h"
 
-#define GUARD_S 20.0
 #define SLOTS 16
 
 struct shm {
@@ -38,42 +37,6 @@ struct shm {
 };
 
 static struct shm *S;
-
-static const unsigned kinds[] = { 0, FT_WORKER_PROCESS, FT_WORKER_THREAD };
-#define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
-
-static bool kind_is_process(unsigned flags)
-{
-	if (flags & FT_WORKER_PROCESS)
-		return true;
-	if (flags & FT_WORKER_THREAD)
-		return false;
-	return ft_test_multiprocessing();
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void nap(void)
-{
-	struct timespec ts = { 0, 1000000 };
-	nanosleep(&ts, NULL);
-}
-
-static bool await_int(const int *p, int want)
-{
-	double end = now_s() + GUARD_S;
-	while (__atomic_load_n(p, __ATOMIC_ACQUIRE) < want) {
-		if (now_s() > end)
-			return false;
-		nap();
-	}
-	return true;
-}
 
 static void mark_started(void)
 {
@@ -189,14 +152,14 @@ Test(registry, get_ident, .timeout = FT_TEST_TIMEOUT)
 	cr_assert_eq(ft_get_ident(), (long)getpid(), "main thread: its pid");
 	cr_assert_eq(ft_get_ident(), gettid_raw());
 
-	for (size_t k = 0; k < NKINDS; k++) {
+	for (size_t k = 0; k < FT_TEST_NKINDS; k++) {
 		ft_worker_t *w = ft_worker_new(NULL, body_ids, (void *)(intptr_t)k,
-					       kinds[k]);
+					       ft_test_kinds[k]);
 		cr_assert_eq(ft_worker_start(w), 0);
 		cr_assert_eq(ft_worker_join(w, FT_FOREVER), 0);
 		cr_assert_eq(S->ident[k], S->tid[k], "kind %zu", k);
 		cr_assert_eq(S->ident[k], ft_worker_ident(w), "kind %zu", k);
-		if (kind_is_process(kinds[k]))
+		if (ft_test_kind_is_process(ft_test_kinds[k]))
 			cr_assert_eq(S->ident[k], S->pid[k],
 				     "kind %zu: a process's main thread", k);
 		else
@@ -262,13 +225,13 @@ static void body_current(void *arg)
 Test(registry, current_worker_inside_a_worker, .timeout = FT_TEST_TIMEOUT)
 {
 	shm_setup();
-	for (size_t k = 0; k < NKINDS; k++) {
+	for (size_t k = 0; k < FT_TEST_NKINDS; k++) {
 		char name[32];
 		snprintf(name, sizeof(name), "kind-%zu", k);
 		ft_worker_t *named = ft_worker_new(name, body_current, (void *)(2 * k),
-						   kinds[k]);
+						   ft_test_kinds[k]);
 		ft_worker_t *anon = ft_worker_new(NULL, body_current,
-						  (void *)(2 * k + 1), kinds[k]);
+						  (void *)(2 * k + 1), ft_test_kinds[k]);
 		cr_assert(named && anon);
 		cr_assert_eq(ft_worker_start(named), 0);
 		cr_assert_eq(ft_worker_start(anon), 0);
@@ -318,7 +281,7 @@ Test(registry, dummy_for_foreign_thread, .timeout = FT_TEST_TIMEOUT)
 	struct dummy_report r = { .rd = S->gate_rd };
 	pthread_t t;
 	cr_assert_eq(pthread_create(&t, NULL, plain_thread_current, &r), 0);
-	cr_assert(await_int(&S->started, 1));
+	cr_assert(ft_test_await_int(&S->started, 1));
 	cr_assert_not_null(r.self);
 	cr_assert_neq(r.self, m);
 	cr_assert_eq(strncmp(r.name, "Dummy-", 6), 0, "name %s", r.name);
@@ -342,15 +305,15 @@ Test(registry, counts_follow_live_workers, .timeout = FT_TEST_TIMEOUT)
 	cr_assert_eq(base, 1);
 	cr_assert_eq(ft_active_children(NULL, 0), 0);
 
-	for (size_t k = 0; k < NKINDS; k++) {
+	for (size_t k = 0; k < FT_TEST_NKINDS; k++) {
 		shm_reset();
 		ft_worker_t *w[N];
 		for (int i = 0; i < N; i++)
-			w[i] = ft_worker_new(NULL, body_gated, NULL, kinds[k]);
+			w[i] = ft_worker_new(NULL, body_gated, NULL, ft_test_kinds[k]);
 		cr_assert_eq(ft_active_count(), base, "kind %zu: created, not started", k);
 		for (int i = 0; i < N; i++)
 			cr_assert_eq(ft_worker_start(w[i]), 0);
-		cr_assert(await_int(&S->started, N));
+		cr_assert(ft_test_await_int(&S->started, N));
 
 		ft_worker_t *v[8] = { NULL };
 		cr_assert_eq(ft_active_count(), base + N, "kind %zu", k);
@@ -408,15 +371,15 @@ static void body_starts_one(void *arg)
 Test(registry, children_of_any_thread_of_the_process, .timeout = FT_TEST_TIMEOUT)
 {
 	shm_setup();
-	for (size_t k = 0; k < NKINDS; k++) {
+	for (size_t k = 0; k < FT_TEST_NKINDS; k++) {
 		shm_reset();
 		ft_worker_t *t = ft_worker_new("starter", body_starts_one,
-					       (void *)(uintptr_t)kinds[k],
+					       (void *)(uintptr_t)ft_test_kinds[k],
 					       FT_WORKER_THREAD);
 		cr_assert_eq(ft_worker_start(t), 0);
-		cr_assert(await_int(&S->flag, 1));
+		cr_assert(ft_test_await_int(&S->flag, 1));
 		cr_assert_eq(S->rc[0], 0);
-		cr_assert(await_int(&S->started, 1));
+		cr_assert(ft_test_await_int(&S->started, 1));
 		ft_worker_t *v[8];
 		int n = ft_active_children(v, 8);
 		cr_assert_eq(n, 2, "kind %zu: %d children", k, n);
@@ -448,7 +411,7 @@ static void body_middle(void *arg)
 	(void)arg;
 	ft_worker_t *g = ft_worker_new("grandchild", body_gated, NULL,
 				       FT_WORKER_PROCESS);
-	if (!g || ft_worker_start(g) < 0 || !await_int(&S->started, 1)) {
+	if (!g || ft_worker_start(g) < 0 || !ft_test_await_int(&S->started, 1)) {
 		S->rc[0] = -1;
 		__atomic_store_n(&S->flag, 1, __ATOMIC_RELEASE);
 		return;
@@ -472,7 +435,7 @@ Test(registry, enumerate_covers_the_whole_program, .timeout = FT_TEST_TIMEOUT)
 	ft_worker_t *mid = ft_worker_new("middle", body_middle, NULL,
 					 FT_WORKER_PROCESS);
 	cr_assert_eq(ft_worker_start(mid), 0);
-	cr_assert(await_int(&S->flag, 1));
+	cr_assert(ft_test_await_int(&S->flag, 1));
 	cr_assert_eq(S->rc[0], 0, "set-up inside the middle worker failed");
 	ft_worker_t *g = S->handle[1];
 
@@ -539,11 +502,11 @@ Test(registry, dead_orphan_leaves_enumerate, .timeout = FT_TEST_TIMEOUT)
 	ft_worker_t *mid = ft_worker_new("middle", body_middle_forever, NULL,
 					 FT_WORKER_PROCESS);
 	cr_assert_eq(ft_worker_start(mid), 0);
-	cr_assert(await_int(&S->started, 1));
+	cr_assert(ft_test_await_int(&S->started, 1));
 	cr_assert_eq(S->rc[0], 0);
-	double end = now_s() + GUARD_S;
-	while (!__atomic_load_n(&S->pid[1], __ATOMIC_ACQUIRE) && now_s() < end)
-		nap();
+	double end = ft_test_now() + FT_TEST_GUARD_S;
+	while (!__atomic_load_n(&S->pid[1], __ATOMIC_ACQUIRE) && ft_test_now() < end)
+		ft_test_nap();
 	pid_t gp = (pid_t)S->pid[1];
 	cr_assert_gt(gp, 0);
 	ft_worker_t *g = S->handle[1];
@@ -552,18 +515,18 @@ Test(registry, dead_orphan_leaves_enumerate, .timeout = FT_TEST_TIMEOUT)
 	cr_assert_eq(kill((pid_t)ft_worker_ident(mid), SIGKILL), 0);
 	cr_assert_eq(ft_worker_join(mid, FT_FOREVER), 0);
 	pid_t r = 0;
-	end = now_s() + GUARD_S;
-	while ((r = waitpid(gp, NULL, WNOHANG)) == 0 && now_s() < end)
-		nap();
+	end = ft_test_now() + FT_TEST_GUARD_S;
+	while ((r = waitpid(gp, NULL, WNOHANG)) == 0 && ft_test_now() < end)
+		ft_test_nap();
 	if (r == 0)
 		kill(gp, SIGKILL);
 	cr_assert_eq(r, gp, "grandchild %d outlived its parent", gp);
 
 	/* Liveness wait only: a correct registry answers at once. */
-	end = now_s() + 3.0;
+	end = ft_test_now() + 3.0;
 	while ((ft_active_count() != 1 || ft_worker_is_alive(g) != 0) &&
-	       now_s() < end)
-		nap();
+	       ft_test_now() < end)
+		ft_test_nap();
 	cr_assert_eq(ft_worker_is_alive(g), 0, "a dead grandchild is alive");
 	cr_assert_eq(ft_active_count(), 1, "a dead grandchild is still listed");
 	int code = 1234;

@@ -24,7 +24,6 @@
 #include "helpers.h"
 
 /* Deadline for liveness waits: a deadlock guard, never a timing claim. */
-#define GUARD_S 20.0
 #define SLOTS 16
 
 /* A worker blocks in gate_pass() until the test writes a byte. */
@@ -47,51 +46,13 @@ struct shm {
 
 static struct shm *S;
 
-/* Every kind of worker: the backend's own, then each forced one. */
-static const unsigned kinds[] = { 0, FT_WORKER_PROCESS, FT_WORKER_THREAD };
-#define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
-
-static bool kind_is_process(unsigned flags)
-{
-	if (flags & FT_WORKER_PROCESS)
-		return true;
-	if (flags & FT_WORKER_THREAD)
-		return false;
-	return ft_test_multiprocessing();
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void nap(void)
-{
-	struct timespec ts = { 0, 1000000 };
-	nanosleep(&ts, NULL);
-}
-
-/* Poll until *@p >= @want; false if the deadlock guard ran out. */
-static bool await_int(const int *p, int want)
-{
-	double end = now_s() + GUARD_S;
-	while (__atomic_load_n(p, __ATOMIC_ACQUIRE) < want) {
-		if (now_s() > end)
-			return false;
-		nap();
-	}
-	return true;
-}
-
 static bool await_long(const long *p)
 {
-	double end = now_s() + GUARD_S;
+	double end = ft_test_now() + FT_TEST_GUARD_S;
 	while (__atomic_load_n(p, __ATOMIC_ACQUIRE) == 0) {
-		if (now_s() > end)
+		if (ft_test_now() > end)
 			return false;
-		nap();
+		ft_test_nap();
 	}
 	return true;
 }
@@ -240,14 +201,14 @@ Test(worker, names_and_renames, .timeout = FT_TEST_TIMEOUT)
 Test(worker, daemon_flag, .timeout = FT_TEST_TIMEOUT)
 {
 	shm_setup();
-	for (size_t k = 0; k < NKINDS; k++) {
+	for (size_t k = 0; k < FT_TEST_NKINDS; k++) {
 		shm_reset();
 		ft_worker_t *d = ft_worker_new("d", body_nop, NULL,
-					       kinds[k] | FT_WORKER_DAEMON);
+					       ft_test_kinds[k] | FT_WORKER_DAEMON);
 		cr_assert_eq(ft_worker_daemon(d), 1);
 		ft_worker_free(d);
 
-		ft_worker_t *w = ft_worker_new(NULL, body_gated, (void *)0, kinds[k]);
+		ft_worker_t *w = ft_worker_new(NULL, body_gated, (void *)0, ft_test_kinds[k]);
 		cr_assert_not_null(w);
 		cr_assert_eq(ft_worker_daemon(w), 0);
 		cr_assert_eq(ft_worker_set_daemon(w, true), 0);
@@ -274,9 +235,9 @@ Test(worker, daemon_flag, .timeout = FT_TEST_TIMEOUT)
 Test(worker, start_twice_is_ealready, .timeout = FT_TEST_TIMEOUT)
 {
 	shm_setup();
-	for (size_t k = 0; k < NKINDS; k++) {
+	for (size_t k = 0; k < FT_TEST_NKINDS; k++) {
 		shm_reset();
-		ft_worker_t *w = ft_worker_new(NULL, body_gated, (void *)0, kinds[k]);
+		ft_worker_t *w = ft_worker_new(NULL, body_gated, (void *)0, ft_test_kinds[k]);
 		cr_assert_eq(ft_worker_start(w), 0);
 		cr_assert_eq(ft_worker_start(w), -EALREADY, "kind %zu", k);
 		gate_open(1);
@@ -328,9 +289,9 @@ Test(worker, self_join_is_edeadlk, .timeout = FT_TEST_TIMEOUT)
 	cr_assert_eq(ft_worker_join(main_w, 0), -EDEADLK);
 	cr_assert_eq(ft_worker_join(main_w, 0.01), -EDEADLK);
 
-	for (size_t k = 0; k < NKINDS; k++) {
+	for (size_t k = 0; k < FT_TEST_NKINDS; k++) {
 		shm_reset();
-		ft_worker_t *w = ft_worker_new(NULL, body_self_join, NULL, kinds[k]);
+		ft_worker_t *w = ft_worker_new(NULL, body_self_join, NULL, ft_test_kinds[k]);
 		S->handle[0] = w;
 		cr_assert_eq(ft_worker_start(w), 0);
 		cr_assert_eq(ft_worker_join(w, FT_FOREVER), 0);
@@ -345,12 +306,12 @@ Test(worker, self_join_is_edeadlk, .timeout = FT_TEST_TIMEOUT)
 Test(worker, join_timeout_leaves_worker_running, .timeout = FT_TEST_TIMEOUT)
 {
 	shm_setup();
-	for (size_t k = 0; k < NKINDS; k++) {
+	for (size_t k = 0; k < FT_TEST_NKINDS; k++) {
 		int code = 1234;
 		shm_reset();
-		ft_worker_t *w = ft_worker_new(NULL, body_gated, (void *)0, kinds[k]);
+		ft_worker_t *w = ft_worker_new(NULL, body_gated, (void *)0, ft_test_kinds[k]);
 		cr_assert_eq(ft_worker_start(w), 0);
-		cr_assert(await_int(&S->started, 1));
+		cr_assert(ft_test_await_int(&S->started, 1));
 
 		cr_assert_eq(ft_worker_join(w, 0.05), -ETIMEDOUT, "kind %zu", k);
 		cr_assert_eq(ft_worker_join(w, 0), -EAGAIN, "kind %zu", k);
@@ -400,17 +361,17 @@ Test(worker, any_worker_joins_any_worker, .timeout = FT_TEST_TIMEOUT)
 	shm_setup();
 	static const unsigned bkinds[] = { FT_WORKER_PROCESS, FT_WORKER_THREAD };
 	for (size_t k = 0; k < 2; k++) {
-		for (size_t ak = 0; ak < NKINDS; ak++) {
+		for (size_t ak = 0; ak < FT_TEST_NKINDS; ak++) {
 			shm_reset();
 			S->val[0] = 1234;
 			bool bproc = bkinds[k] == FT_WORKER_PROCESS;
 			ft_worker_t *b = ft_worker_new("B", bproc ? body_gated_exit3
 								  : body_gated,
 						       (void *)1, bkinds[k]);
-			ft_worker_t *a = ft_worker_new("A", body_joiner, b, kinds[ak]);
+			ft_worker_t *a = ft_worker_new("A", body_joiner, b, ft_test_kinds[ak]);
 			cr_assert_eq(ft_worker_start(b), 0);
 			cr_assert_eq(ft_worker_start(a), 0);
-			cr_assert(await_int(&S->flag, 1));
+			cr_assert(ft_test_await_int(&S->flag, 1));
 			gate_open(1);
 			cr_assert_eq(ft_worker_join(a, FT_FOREVER), 0);
 			cr_assert_eq(ft_worker_join(b, FT_FOREVER), 0);
@@ -447,15 +408,15 @@ static void body_report_ids(void *arg)
 Test(worker, ident_is_tid_or_pid, .timeout = FT_TEST_TIMEOUT)
 {
 	shm_setup();
-	for (size_t k = 0; k < NKINDS; k++) {
+	for (size_t k = 0; k < FT_TEST_NKINDS; k++) {
 		shm_reset();
 		ft_worker_t *w = ft_worker_new(NULL, body_report_ids, (void *)0,
-					       kinds[k]);
+					       ft_test_kinds[k]);
 		cr_assert_eq(ft_worker_start(w), 0);
 		/* Right after start: waits for a thread to publish its id. */
 		long id = ft_worker_ident(w);
 		cr_assert_gt(id, 0, "kind %zu", k);
-		cr_assert(await_int(&S->started, 1));
+		cr_assert(ft_test_await_int(&S->started, 1));
 		cr_assert_eq(ft_worker_ident(w), id);
 		gate_open(1);
 		cr_assert_eq(ft_worker_join(w, FT_FOREVER), 0);
@@ -465,7 +426,7 @@ Test(worker, ident_is_tid_or_pid, .timeout = FT_TEST_TIMEOUT)
 			     k, id, S->ident[0]);
 		cr_assert_eq(id, S->tid[0]);
 		cr_assert_eq(id, (long)S->val[0], "kind %zu: the worker's own view", k);
-		if (kind_is_process(kinds[k])) {
+		if (ft_test_kind_is_process(ft_test_kinds[k])) {
 			cr_assert_eq(id, S->pid[0], "a process worker's ident is its pid");
 			cr_assert_neq(S->pid[0], (long)getpid());
 		} else {
@@ -538,9 +499,9 @@ Test(worker, process_exit_status, .timeout = FT_TEST_TIMEOUT)
 				cr_assert_eq(ft_worker_join(w, 30.0), 0,
 					     "%s, timed join", cases[i].what);
 			} else {
-				double end = now_s() + GUARD_S;
-				while (ft_worker_is_alive(w) == 1 && now_s() < end)
-					nap();
+				double end = ft_test_now() + FT_TEST_GUARD_S;
+				while (ft_worker_is_alive(w) == 1 && ft_test_now() < end)
+					ft_test_nap();
 				cr_assert_eq(ft_worker_is_alive(w), 0,
 					     "%s: is_alive never turned 0",
 					     cases[i].what);
@@ -589,11 +550,11 @@ static void body_memory(void *arg)
 Test(worker, process_sees_memory_as_of_start, .timeout = FT_TEST_TIMEOUT)
 {
 	shm_setup();
-	for (size_t k = 0; k < NKINDS; k++) {
+	for (size_t k = 0; k < FT_TEST_NKINDS; k++) {
 		shm_reset();
 		struct payload pl = { .x = 10 };
 		g_value = 1;
-		ft_worker_t *w = ft_worker_new(NULL, body_memory, &pl, kinds[k]);
+		ft_worker_t *w = ft_worker_new(NULL, body_memory, &pl, ft_test_kinds[k]);
 		/* Written after new, before start: the worker must see these. */
 		g_value = 2;
 		pl.x = 20;
@@ -601,7 +562,7 @@ Test(worker, process_sees_memory_as_of_start, .timeout = FT_TEST_TIMEOUT)
 		cr_assert_eq(ft_worker_join(w, FT_FOREVER), 0);
 		cr_assert_eq(S->val[0], 2, "kind %zu: global as of start", k);
 		cr_assert_eq(S->val[1], 20, "kind %zu: *arg as of start", k);
-		if (kind_is_process(kinds[k])) {
+		if (ft_test_kind_is_process(ft_test_kinds[k])) {
 			cr_assert_neq(S->pid[0], (long)getpid(),
 				      "kind %zu: own address space", k);
 			cr_assert_eq(g_value, 2, "kind %zu: child's write stays in the child", k);
@@ -773,7 +734,7 @@ Test(worker, process_worker_dies_with_its_parent, .timeout = FT_TEST_TIMEOUT)
 	ft_worker_t *m = ft_worker_new("middle", body_middle, NULL,
 				       FT_WORKER_PROCESS);
 	cr_assert_eq(ft_worker_start(m), 0);
-	cr_assert(await_int(&S->started, 1));
+	cr_assert(ft_test_await_int(&S->started, 1));
 	cr_assert_eq(S->rc[0], 0, "the middle worker could not start its child");
 	pid_t g = (pid_t)S->pid[1];
 	cr_assert_gt(g, 0);
@@ -786,9 +747,9 @@ Test(worker, process_worker_dies_with_its_parent, .timeout = FT_TEST_TIMEOUT)
 
 	int st = 0;
 	pid_t r = 0;
-	double end = now_s() + GUARD_S;
-	while ((r = waitpid(g, &st, WNOHANG)) == 0 && now_s() < end)
-		nap();
+	double end = ft_test_now() + FT_TEST_GUARD_S;
+	while ((r = waitpid(g, &st, WNOHANG)) == 0 && ft_test_now() < end)
+		ft_test_nap();
 	if (r == 0)
 		kill(g, SIGKILL);
 	cr_assert_eq(r, g, "the grandchild outlived its parent");
@@ -808,7 +769,7 @@ static void body_starts_process(void *arg)
 	S->rc[0] = p ? ft_worker_start(p) : -errno;
 	/* Let the process get going (past its own set-up) before the thread
 	 * that started it ends. */
-	if (S->rc[0] == 0 && !await_int(&S->started, 1))
+	if (S->rc[0] == 0 && !ft_test_await_int(&S->started, 1))
 		S->rc[0] = -ETIMEDOUT;
 }
 
@@ -824,9 +785,9 @@ Test(worker, process_worker_outlives_the_thread_that_started_it,
 	ft_worker_t *p = S->handle[0];
 	cr_assert_not_null(p);
 	/* Wait until the starting thread is gone from the kernel too. */
-	double end = now_s() + GUARD_S;
-	while (!task_gone(S->tid[0]) && now_s() < end)
-		nap();
+	double end = ft_test_now() + FT_TEST_GUARD_S;
+	while (!task_gone(S->tid[0]) && ft_test_now() < end)
+		ft_test_nap();
 	cr_assert(task_gone(S->tid[0]));
 
 	gate_open(1);
@@ -853,7 +814,7 @@ static void body_late_marker(void *arg)
 {
 	int i = (int)(intptr_t)arg;
 	mark_started();
-	bool seen = await_int(&S->flag, 1);
+	bool seen = ft_test_await_int(&S->flag, 1);
 	__atomic_store_n(&S->rc[i], seen ? 1 : 2, __ATOMIC_RELEASE);
 }
 
@@ -879,7 +840,7 @@ static _Noreturn void exit_helper(void)
 	if (ft_worker_start(a) || ft_worker_start(b) || ft_worker_start(c) ||
 	    ft_worker_start(d) || ft_worker_start(e) || ft_worker_start(f))
 		_exit(12);
-	if (!await_int(&S->started, 3) || !await_long(&S->pid[4]) ||
+	if (!ft_test_await_int(&S->started, 3) || !await_long(&S->pid[4]) ||
 	    !await_long(&S->pid[5]) || !await_long(&S->pid[6]))
 		_exit(13);
 	exit(0);
@@ -899,9 +860,9 @@ Test(worker, exit_joins_workers_and_kills_daemon_processes,
 	}
 	int st = 0;
 	pid_t r;
-	double end = now_s() + GUARD_S;
-	while ((r = waitpid(h, &st, WNOHANG)) == 0 && now_s() < end)
-		nap();
+	double end = ft_test_now() + FT_TEST_GUARD_S;
+	while ((r = waitpid(h, &st, WNOHANG)) == 0 && ft_test_now() < end)
+		ft_test_nap();
 	if (r == 0) {
 		kill(h, SIGKILL);
 		waitpid(h, &st, 0);
@@ -937,7 +898,7 @@ static void body_parent_of_two(void *arg)
 	ft_worker_t *d = ft_worker_new("daemon", body_block_forever, (void *)3,
 				       FT_WORKER_DAEMON | FT_WORKER_PROCESS);
 	if (!t || !p || !d || ft_worker_start(t) || ft_worker_start(p) ||
-	    ft_worker_start(d) || !await_int(&S->started, 2) ||
+	    ft_worker_start(d) || !ft_test_await_int(&S->started, 2) ||
 	    !await_long(&S->pid[3])) {
 		S->rc[0] = -1;
 		return;
@@ -972,21 +933,21 @@ Test(worker, free_running_worker_detaches, .timeout = FT_TEST_TIMEOUT)
 	shm_setup();
 	int base = ft_active_count();
 	cr_assert_geq(base, 1);
-	for (size_t k = 0; k < NKINDS; k++) {
+	for (size_t k = 0; k < FT_TEST_NKINDS; k++) {
 		shm_reset();
-		ft_worker_t *w = ft_worker_new(NULL, body_gated, (void *)0, kinds[k]);
+		ft_worker_t *w = ft_worker_new(NULL, body_gated, (void *)0, ft_test_kinds[k]);
 		cr_assert_eq(ft_worker_start(w), 0);
-		cr_assert(await_int(&S->started, 1));
+		cr_assert(ft_test_await_int(&S->started, 1));
 		cr_assert_eq(ft_worker_free(w), 0, "kind %zu", k);
 		cr_assert_eq(ft_worker_free(w), -EBADF, "kind %zu: second free", k);
 		cr_assert_eq(ft_active_count(), base + 1, "kind %zu: it runs on", k);
 
 		gate_open(1);
-		cr_assert(await_int(&S->rc[0], 1), "kind %zu: the detached worker "
+		cr_assert(ft_test_await_int(&S->rc[0], 1), "kind %zu: the detached worker "
 			  "did not run on", k);
-		double end = now_s() + GUARD_S;
-		while (ft_active_count() != base && now_s() < end)
-			nap();
+		double end = ft_test_now() + FT_TEST_GUARD_S;
+		while (ft_active_count() != base && ft_test_now() < end)
+			ft_test_nap();
 		cr_assert_eq(ft_active_count(), base,
 			     "kind %zu: ended detached worker still listed", k);
 	}
