@@ -437,6 +437,107 @@ FT_API int ft_barrier_broken(ft_barrier_t *b);
 
 FT_API int ft_barrier_free(ft_barrier_t *b);
 
+/* ------------------------------------------------------------------ */
+/* Queues                                                               */
+/* ------------------------------------------------------------------ */
+/*
+ * Message queues in the arena.  A message is any byte string, 0 bytes up
+ * (an empty message serves as Python's None sentinel); put copies it in
+ * and get copies it out, so both backends behave alike.  Strict FIFO
+ * across all producers.
+ *
+ * A worker killed in the middle of a put or a get leaves the queue
+ * consistent: a message is published by one store after it is fully
+ * copied in and removed by one store after it is copied out, so no torn
+ * or duplicated message is ever delivered, the next caller repairs the
+ * counts (the queue's lock is an owner word), and every message whose put
+ * returned 0 is delivered exactly once.  A put interrupted by death has
+ * landed only if it got as far as publishing; a get interrupted by death
+ * leaves its message queued for the next get.
+ */
+
+typedef struct ft_queue ft_queue_t;
+
+/*
+ * A queue holding at most @maxsize messages; @maxsize <= 0 is unbounded
+ * (then bounded only by the arena: a put that cannot fit returns -ENOMEM
+ * and queues nothing).  NULL with errno ENOMEM or the set-up error.
+ */
+FT_API ft_queue_t *ft_queue_new(int maxsize);
+
+/*
+ * Copy @len bytes at @data in as one message; wait while the queue is
+ * full.  0; -EAGAIN (timeout 0) or -ETIMEDOUT while full; -ENOMEM if the
+ * message cannot fit in the arena (nothing is queued); -EINVAL for NULL
+ * @data with @len > 0; -EBADF.
+ */
+FT_API int ft_queue_put(ft_queue_t *q, const void *data, size_t len,
+			double timeout);
+
+/* ft_queue_put(q, data, len, 0): -EAGAIN when full. */
+FT_API int ft_queue_put_nowait(ft_queue_t *q, const void *data, size_t len);
+
+/*
+ * Take the oldest message into @buf (@cap bytes); *@len gets its length.
+ * 0; -EMSGSIZE if it is longer than @cap: it stays queued and *@len says
+ * how long it is (so a get with cap 0 asks the length); -EAGAIN (timeout
+ * 0) or -ETIMEDOUT while empty; -EINVAL for a NULL @len or a NULL @buf
+ * with @cap > 0; -EBADF.
+ */
+FT_API int ft_queue_get(ft_queue_t *q, void *buf, size_t cap, size_t *len,
+			double timeout);
+
+/* ft_queue_get(q, buf, cap, len, 0): -EAGAIN when empty. */
+FT_API int ft_queue_get_nowait(ft_queue_t *q, void *buf, size_t cap,
+			       size_t *len);
+
+/*
+ * Take the oldest message, whatever its size, into memory from malloc()
+ * (*@out, free() it; never NULL on success, even for an empty message).
+ * As ft_queue_get otherwise; -ENOMEM if malloc fails (the message stays).
+ */
+FT_API int ft_queue_get_alloc(ft_queue_t *q, void **out, size_t *len,
+			      double timeout);
+
+/* Messages queued now (>= 0), or -EINVAL/-EBADF. */
+FT_API int ft_queue_qsize(ft_queue_t *q);
+
+/* 1 if empty / full, 0 if not, or -EINVAL/-EBADF.  An unbounded queue is
+ * never full. */
+FT_API int ft_queue_empty(ft_queue_t *q);
+FT_API int ft_queue_full(ft_queue_t *q);
+
+/*
+ * Say that a message taken with get has been dealt with.  -EOVERFLOW if
+ * called more times than messages were put.
+ */
+FT_API int ft_queue_task_done(ft_queue_t *q);
+
+/* Wait until every message put has been marked done.  0, -EAGAIN
+ * (timeout 0) or -ETIMEDOUT, -EBADF. */
+FT_API int ft_queue_join(ft_queue_t *q, double timeout);
+
+/* Free the queue and every message still in it.  0 or -EINVAL/-EBADF. */
+FT_API int ft_queue_free(ft_queue_t *q);
+
+/* An unbounded queue without task accounting. */
+typedef struct ft_simple_queue ft_simple_queue_t;
+
+FT_API ft_simple_queue_t *ft_simple_queue_new(void);
+
+/* As ft_queue_put on an unbounded queue: 0, -ENOMEM, -EINVAL, -EBADF. */
+FT_API int ft_simple_queue_put(ft_simple_queue_t *q, const void *data,
+			       size_t len);
+
+/* As ft_queue_get. */
+FT_API int ft_simple_queue_get(ft_simple_queue_t *q, void *buf, size_t cap,
+			       size_t *len, double timeout);
+
+/* 1 if empty, 0 if not, or -EINVAL/-EBADF. */
+FT_API int ft_simple_queue_empty(ft_simple_queue_t *q);
+
+FT_API int ft_simple_queue_free(ft_simple_queue_t *q);
+
 #ifdef __cplusplus
 }
 #endif

@@ -26,7 +26,8 @@
 enum { FILLING = 0, DRAINING = 1, RESETTING = -1, BROKEN = -2 };
 
 struct ft_barrier {
-	uint32_t lock;   /* owner word guarding the fields below */
+	uint32_t lock;   /* owner word guarding the fields below; first, for
+			  * the repair pass (repair.c) */
 	uint32_t seq;    /* futex word: bumped by every state change */
 	int32_t state;
 	uint32_t count;  /* workers inside ft_barrier_wait, this epoch */
@@ -215,9 +216,4 @@ FT_API int ft_barrier_free(ft_barrier_t *b)
 {
 	int r = ft__sync_check(b, FT__TAG_BARRIER);
 	return r < 0 ? r : ft__arena_free(b, FT__TAG_BARRIER);
-}
-
-uint32_t *ft__barrier_lockword(ft_barrier_t *b)
-{
-	return &b->lock;
 }

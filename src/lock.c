@@ -133,13 +133,3 @@ void ft__sync_worker_ending(uint32_t tid)
 	}
 	ft__locks_taken = 0;
 }
-
-void ft__sync_repair(void *obj, uint32_t tag)
-{
-	if (tag == FT__TAG_LOCK)
-		ft__lockword_repair(&((struct ft_lock *)obj)->word);
-	else if (tag == FT__TAG_RLOCK)
-		ft__lockword_repair(&((struct ft_rlock *)obj)->word);
-	else if (tag == FT__TAG_BARRIER)
-		ft__lockword_repair(ft__barrier_lockword(obj));
-}

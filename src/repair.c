@@ -10,7 +10,6 @@
 
 #include "arena.h"
 #include "lockword.h"
-#include "sync.h"
 #include "sys.h"
 #include "worker.h"
 
@@ -46,8 +45,14 @@ void ft__repair_dead_owners(void)
 		case FT__TAG_WORKER:
 			repair_worker(p);
 			break;
-		default:
-			ft__sync_repair(p, tag);
+		case FT__TAG_LOCK:
+		case FT__TAG_RLOCK:
+		case FT__TAG_BARRIER:
+		case FT__TAG_QUEUE:
+		case FT__TAG_SIMPLE_QUEUE:
+			/* Each of these begins with its owner word. */
+			ft__lockword_repair(p);
+			break;
 		}
 	}
 }

@@ -16,11 +16,11 @@
 #include "runtime.h"
 
 struct ft_lock {
-	uint32_t word; /* owner word */
+	uint32_t word; /* owner word; first, for the repair pass (repair.c) */
 };
 
 struct ft_rlock {
-	uint32_t word;  /* owner word */
+	uint32_t word;  /* owner word; first, for the repair pass */
 	uint32_t depth; /* levels taken by the owner; only the owner writes */
 };
 
@@ -64,12 +64,5 @@ int ft__rlock_take_back(struct ft_rlock *l, uint32_t depth);
  * RLocks it holds are owner deaths.
  */
 void ft__sync_worker_ending(uint32_t tid);
-
-/* A barrier's internal owner word, for the repair pass. */
-uint32_t *ft__barrier_lockword(ft_barrier_t *b);
-
-/* The repair pass's per-object step: frees the word of a Lock or RLock
- * (or a barrier's internal lock) whose holder no longer exists. */
-void ft__sync_repair(void *obj, uint32_t tag);
 
 #endif
