@@ -8,8 +8,8 @@ srcdir=${srcdir:-$(dirname "$0")/..}
 exp="$srcdir/examples/expected"
 pass=0
 fail=0
-for prog in worker utilities locks semaphores_conditions bounded_semaphore \
-	events_barriers; do
+for prog in worker utilities locks semaphores_conditions bounded_semaphore queue \
+	simple_queue primes events_barriers; do
 	for backend in threading multiprocessing; do
 		want="$exp/$prog.$backend.out"
 		[ -f "$want" ] || want="$exp/$prog.out"
