@@ -69,6 +69,8 @@ extern const struct bench_case spawn_cases[];
 extern const size_t n_spawn_cases;
 extern const struct bench_case sync_cases[];
 extern const size_t n_sync_cases;
+extern const struct bench_case queue_cases[];
+extern const size_t n_queue_cases;
 
 /*
  * Stop the whole run with a message naming the case and side: @err is a
@@ -153,6 +155,38 @@ void pair_teardown(void *ctx);
 		.setup = pair_setup, .before = pair_before,                 \
 		.run = pair_run, .after = pair_after,                       \
 		.teardown = pair_teardown,                                  \
+	}
+
+/* A two-worker case: ours and a baseline, each with a thread and a process
+ * partner; rows: threads, processes, and ours process/thread (<= 1.2). */
+#define PAIR_CASE(topic_, ours_ops_, base_ops_, base_label_, desc_,         \
+		  metric_, dir_, goal_)                                      \
+	{                                                                    \
+		.name = (topic_), .n_sides = 4, .n_rows = 3,                 \
+		.sides = {                                                   \
+			PAIR_SIDE("ours, threads", (ours_ops_),              \
+				  PAIR_FT_THREAD),                           \
+			PAIR_SIDE("ours, processes", (ours_ops_),            \
+				  PAIR_FT_PROCESS),                          \
+			PAIR_SIDE(base_label_ ", pthreads", (base_ops_),     \
+				  PAIR_PTHREAD),                             \
+			PAIR_SIDE(base_label_ ", fork", (base_ops_),         \
+				  PAIR_FORK),                                \
+		},                                                           \
+		.rows = {                                                    \
+			{ .name = topic_ ", threads",                        \
+			  .baseline_name = desc_ ", 2 pthreads",             \
+			  .a = 0, .b = 2, .metric = (metric_),               \
+			  .dir = (dir_), .goal = (goal_) },                  \
+			{ .name = topic_ ", processes",                      \
+			  .baseline_name = desc_ ", main + fork()ed child",  \
+			  .a = 1, .b = 3, .metric = (metric_),               \
+			  .dir = (dir_), .goal = (goal_) },                  \
+			{ .name = topic_ ", process/thread",                 \
+			  .baseline_name = "ours with thread workers",       \
+			  .a = 1, .b = 0, .metric = NS_PER_OP,               \
+			  .dir = AT_MOST, .goal = 1.2 },                     \
+		},                                                           \
 	}
 
 #endif

@@ -319,36 +319,6 @@ static const struct pair_ops barrier_base_ops = {
  * process/thread (1 vs 0, our process workers against our thread
  * workers, in ns/op whatever the case's metric).
  */
-#define PAIR_CASE(topic_, ours_ops_, base_ops_, base_label_, desc_,         \
-		  metric_, dir_, goal_)                                      \
-	{                                                                    \
-		.name = (topic_), .n_sides = 4, .n_rows = 3,                 \
-		.sides = {                                                   \
-			PAIR_SIDE("ours, threads", (ours_ops_),              \
-				  PAIR_FT_THREAD),                           \
-			PAIR_SIDE("ours, processes", (ours_ops_),            \
-				  PAIR_FT_PROCESS),                          \
-			PAIR_SIDE(base_label_ ", pthreads", (base_ops_),     \
-				  PAIR_PTHREAD),                             \
-			PAIR_SIDE(base_label_ ", fork", (base_ops_),         \
-				  PAIR_FORK),                                \
-		},                                                           \
-		.rows = {                                                    \
-			{ .name = topic_ ", threads",                        \
-			  .baseline_name = desc_ ", 2 pthreads",             \
-			  .a = 0, .b = 2, .metric = (metric_),               \
-			  .dir = (dir_), .goal = (goal_) },                  \
-			{ .name = topic_ ", processes",                      \
-			  .baseline_name = desc_ ", main + fork()ed child",  \
-			  .a = 1, .b = 3, .metric = (metric_),               \
-			  .dir = (dir_), .goal = (goal_) },                  \
-			{ .name = topic_ ", process/thread",                 \
-			  .baseline_name = "ours with thread workers",       \
-			  .a = 1, .b = 0, .metric = NS_PER_OP,               \
-			  .dir = AT_MOST, .goal = 1.2 },                     \
-		},                                                           \
-	}
-
 const struct bench_case sync_cases[] = {
 	SOLO_CASE("lock uncontended", "pthread_mutex (PROCESS_SHARED) "
 		  "lock + unlock", ours_lock_solo, base_lock_solo,

@@ -128,8 +128,8 @@ static void unlock(ft_queue_t *q)
 static int wait_on(ft_queue_t *q, uint32_t *seq, uint32_t *sleepers,
 		   const struct timespec *abs)
 {
-	uint32_t s = ft__load_relaxed(seq);
 	(*sleepers)++;
+	uint32_t s = ft__load_relaxed(seq);
 	unlock(q);
 	int r = ft__spin_while(seq, s) ? 0 : ft__wait(seq, s, abs);
 	lock(q);
@@ -137,11 +137,15 @@ static int wait_on(ft_queue_t *q, uint32_t *seq, uint32_t *sleepers,
 	return r == -ETIMEDOUT ? r : 0;
 }
 
+/* Called with the lock held.  A sleeper counts itself (under the lock)
+ * before it reads @seq and lets go, so with none counted there is nobody
+ * to tell, and the shared word is not even touched. */
 static void signal_seq(uint32_t *seq, uint32_t sleepers, int n)
 {
+	if (!sleepers)
+		return;
 	ft__fetch_add_acq_rel(seq, 1u);
-	if (sleepers)
-		ft__wake(seq, n);
+	ft__wake(seq, n);
 }
 
 /* Make room for @need more bytes: a ring of at least twice the size.
