@@ -494,7 +494,8 @@ FT_API int ft_queue_get_nowait(ft_queue_t *q, void *buf, size_t cap,
 /*
  * Take the oldest message, whatever its size, into memory from malloc()
  * (*@out, free() it; never NULL on success, even for an empty message).
- * As ft_queue_get otherwise; -ENOMEM if malloc fails (the message stays).
+ * As ft_queue_get otherwise; -EINVAL for a NULL @out; -ENOMEM if malloc
+ * fails (the message stays).
  */
 FT_API int ft_queue_get_alloc(ft_queue_t *q, void **out, size_t *len,
 			      double timeout);
@@ -514,7 +515,10 @@ FT_API int ft_queue_full(ft_queue_t *q);
 FT_API int ft_queue_task_done(ft_queue_t *q);
 
 /* Wait until every message put has been marked done.  0, -EAGAIN
- * (timeout 0) or -ETIMEDOUT, -EBADF. */
+ * (timeout 0) or -ETIMEDOUT, -EINVAL/-EBADF.  After a worker died in the
+ * middle of a put, the count of unfinished messages is rebuilt as at least
+ * the number queued, which can leave it one short (join may then return
+ * before the last task_done). */
 FT_API int ft_queue_join(ft_queue_t *q, double timeout);
 
 /* Free the queue and every message still in it.  0 or -EINVAL/-EBADF. */
