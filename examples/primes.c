@@ -79,5 +79,10 @@ int main(void)
 	for (int i = 0; i < found; i++)
 		printf("%s%d", i ? ", " : "", primes[i]);
 	printf("]\n");
+	for (int i = 0; i < n; i++)
+		ft_worker_free(pool[i]);
+	free(pool);
+	ft_queue_free(tasks);
+	ft_queue_free(results);
 	return 0;
 }

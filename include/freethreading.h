@@ -515,10 +515,8 @@ FT_API int ft_queue_full(ft_queue_t *q);
 FT_API int ft_queue_task_done(ft_queue_t *q);
 
 /* Wait until every message put has been marked done.  0, -EAGAIN
- * (timeout 0) or -ETIMEDOUT, -EINVAL/-EBADF.  After a worker died in the
- * middle of a put, the count of unfinished messages is rebuilt as at least
- * the number queued, which can leave it one short (join may then return
- * before the last task_done). */
+ * (timeout 0) or -ETIMEDOUT, -EINVAL/-EBADF.  A message taken by a worker
+ * that died before marking it done is never done (as in Python). */
 FT_API int ft_queue_join(ft_queue_t *q, double timeout);
 
 /* Free the queue and every message still in it.  0 or -EINVAL/-EBADF. */

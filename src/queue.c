@@ -102,9 +102,13 @@ static void repair(ft_queue_t *q)
 	uint32_t n = 0;
 	for (uint64_t at = r->head; at < r->tail; at += footprint(rec_len(r, at)))
 		n++;
+	/* A put that died after publishing its record left it uncounted: it
+	 * landed, so it is also a task to be done.  (A get that died after
+	 * dropping its record leaves count high; its message went to the
+	 * dead worker, who will never mark it done, as in Python.) */
+	if (n > q->count)
+		q->unfinished += n - q->count;
 	q->count = n;
-	if (q->unfinished < n)
-		q->unfinished = n;
 	/* Whoever slept on the dead holder's behalf must look again. */
 	ft__fetch_add_acq_rel(&q->put_seq, 1u);
 	ft__fetch_add_acq_rel(&q->get_seq, 1u);

@@ -12,8 +12,13 @@
 
 #include "freethreading.h"
 
-/* Deadlock guard for every test: generous, never a timing assertion. */
+/* Deadlock guard for every test: generous, never a timing assertion.
+ * Sanitizer builds fork and run several times slower. */
+#if defined(__SANITIZE_ADDRESS__)
+#define FT_TEST_TIMEOUT 240
+#else
 #define FT_TEST_TIMEOUT 60
+#endif
 
 /* Memory that process workers and the test body both see (a test's own
  * MAP_SHARED page, independent of the library under test). */

@@ -5,7 +5,7 @@
 prog=$1
 shift
 info="$(dirname "$prog")/ft-info"
-limit=${FT_TEST_TIMEOUT:-300}
+limit=${FT_TEST_TIMEOUT:-600}
 status=0
 for backend in threading multiprocessing; do
 	for wait in uring futex2 futex; do
