@@ -89,7 +89,7 @@ void *ft__arena_alloc(size_t size)
 	uint64_t off = hdr->free_head[cls];
 	if (off) {
 		b = block_at(off);
-		hdr->free_head[cls] = *(uint64_t *)(b + 1);
+		hdr->free_head[cls] = b->next_free;
 		reused = true;
 	} else if (hdr->bump + bsize <= hdr->size) {
 		off = hdr->bump;
@@ -146,7 +146,7 @@ int ft__arena_free(void *obj, uint32_t tag)
 		return -EBADF;
 	uint64_t off = (uint64_t)((char *)b - base);
 	arena_lock();
-	*(uint64_t *)(b + 1) = hdr->free_head[b->cls];
+	b->next_free = hdr->free_head[b->cls];
 	hdr->free_head[b->cls] = off;
 	arena_unlock();
 	return 0;

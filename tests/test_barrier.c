@@ -2,6 +2,7 @@
  * released, a failing one breaking it), timeouts, abort, reset,
  * parties/n_waiting/broken, bad handles. */
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
@@ -324,6 +325,53 @@ Test(barrier, reset_releases_waiters_then_works, .timeout = FT_TEST_TIMEOUT)
 	full_round();
 	cr_assert_eq(sh->actions, 1);
 	full_round();
+}
+
+/* The state letter of /proc/<pid>/stat ('T' once stopped), or '?'. */
+static char proc_state(long pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return '?';
+	char *ok = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	char *p = ok ? strrchr(buf, ')') : NULL;
+	return p && p[1] ? p[2] : '?';
+}
+
+Test(barrier, timeout_while_the_last_round_drains_breaks_it,
+     .timeout = FT_TEST_TIMEOUT)
+{
+	/* A released waiter that cannot leave (stopped) keeps the round
+	 * draining; a new arrival whose deadline passes meanwhile gets
+	 * -ETIMEDOUT, which means "broken for everyone until reset". */
+	sh = ft_test_shared(sizeof(*sh));
+	bar = ft_barrier_new(2, NULL, NULL, FT_FOREVER);
+	sh->rc[0][0] = 1;
+	sh->timeout[0] = 30.0;
+	ft_worker_t *w = ft_worker_new(NULL, waiter, (void *)0, FT_WORKER_PROCESS);
+	cr_assert_eq(ft_worker_start(w), 0);
+	await_n_waiting(bar, 1);
+	long pid = ft_worker_ident(w);
+	cr_assert_eq(kill((pid_t)pid, SIGSTOP), 0);
+	for (int i = 0; i < 20000 && proc_state(pid) != 'T'; i++)
+		usleep(500);
+	char st = proc_state(pid);
+	int last = ft_barrier_wait(bar, 30.0);
+	int late = ft_barrier_wait(bar, 0.1);
+	int broken = ft_barrier_broken(bar);
+	kill((pid_t)pid, SIGCONT);
+	join(w);
+	cr_assert_eq(st, 'T');
+	cr_assert_eq(last, 1);
+	/* Released, but it ran only after the break: as in CPython, either
+	 * its index or -EPIPE. */
+	cr_assert(sh->rc[0][0] == 0 || sh->rc[0][0] == -EPIPE, "%d", sh->rc[0][0]);
+	cr_assert_eq(late, -ETIMEDOUT);
+	cr_assert_eq(broken, 1, "-ETIMEDOUT, yet the barrier is not broken");
+	cr_assert_eq(ft_barrier_wait(bar, 0), -EPIPE, "broken until reset");
 }
 
 Test(barrier, bad_handles, .timeout = FT_TEST_TIMEOUT)

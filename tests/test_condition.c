@@ -2,6 +2,7 @@
  * lock; wait's timeout and retaking the full RLock depth; notify(n)
  * waking at most n; wait_for against one deadline; no lost wake-ups. */
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
@@ -510,6 +511,109 @@ Test(condition, no_lost_wakeups, .timeout = FT_TEST_TIMEOUT)
 			     sh->count);
 		cr_assert_eq(sh->count, 2 * HANDSHAKES);
 		cr_assert_eq(ft_condition_free(cv), 0);
+	}
+}
+
+/* Waits in cv at depth 2 (an RLock) or 1 (a Lock) until notified. */
+static void waiter_at_depth(void *arg)
+{
+	int depth = (int)(intptr_t)arg;
+	for (int j = 0; j < depth; j++)
+		if (ft_condition_acquire(cv, 30.0) != 0)
+			return;
+	sh->ready = 1;
+	sh->rc[0] = ft_condition_wait(cv, 30.0);
+	for (int j = 0; j < 3; j++)
+		sh->rel[j] = ft_condition_release(cv);
+}
+
+/* Takes the lock once the waiter sleeps in cv, notifies, dies holding it. */
+static void notify_and_die(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		if (ft_condition_acquire(cv, 30.0) != 0)
+			_exit(1);
+		if (sh->ready)
+			break;
+		ft_condition_release(cv);
+		usleep(1000);
+	}
+	ft_condition_notify(cv, 1);
+	raise(SIGKILL);
+}
+
+Test(condition, retaking_a_lock_whose_holder_died_is_ownerdead,
+     .timeout = FT_TEST_TIMEOUT)
+{
+	sh = ft_test_shared(sizeof(*sh));
+	void *locks[] = { ft_lock_new(), ft_rlock_new() };
+	for (int i = 0; i < 2; i++) {
+		int depth = i + 1;
+		memset(sh, 0, sizeof(*sh));
+		sh->rc[0] = 1;
+		cv = ft_condition_new(locks[i]);
+		ft_worker_t *w = ft_worker_new(NULL, waiter_at_depth,
+					       (void *)(intptr_t)depth, 0);
+		cr_assert_eq(ft_worker_start(w), 0);
+		ft_worker_t *k = start(notify_and_die, FT_WORKER_PROCESS);
+		int code = 0;
+		cr_assert_eq(ft_worker_join(k, 30.0), 0);
+		cr_assert_eq(ft_worker_exitcode(k, &code), 0);
+		cr_assert_eq(code, -SIGKILL);
+		join(w);
+		cr_assert_eq(sh->rc[0], -EOWNERDEAD, "lock %d: wait gave %d", i,
+			     sh->rc[0]);
+		for (int j = 0; j < 3; j++)
+			cr_assert_eq(sh->rel[j], j < depth ? 0 : -EPERM,
+				     "lock %d: release %d", i, j);
+		cr_assert_eq(ft_condition_acquire(cv, 0), 0, "reported once");
+		cr_assert_eq(ft_condition_release(cv), 0);
+		cr_assert_eq(ft_condition_free(cv), 0);
+	}
+}
+
+static void timed_waiter(void *arg)
+{
+	(void)arg;
+	if (ft_condition_acquire(cv, 30.0) != 0)
+		return;
+	sh->ready = 1;
+	ft_condition_notify_all(cv); /* the test body may wait for ready */
+	sh->rc[0] = ft_condition_wait(cv, 0.3);
+	sh->rel[0] = ft_condition_release(cv);
+}
+
+static int ready(void *arg)
+{
+	return ((struct shared *)arg)->ready;
+}
+
+Test(condition, freed_under_a_sleeping_waiter_keeps_the_arena_sound,
+     .timeout = FT_TEST_TIMEOUT)
+{
+	/* Freeing a condition others use is the caller's bug, but must not
+	 * corrupt the arena; the waiter's call should fail cleanly. */
+	sh = ft_test_shared(sizeof(*sh));
+	sh->rc[0] = sh->rel[0] = 1;
+	cv = ft_condition_new(NULL);
+	ft_worker_t *w = start(timed_waiter, 0);
+	cr_assert_eq(ft_condition_acquire(cv, 30.0), 0);
+	/* The waiter gave the lock up: it is inside wait. */
+	cr_assert_eq(ft_condition_wait_for(cv, ready, sh, 30.0), 1);
+	cr_assert_eq(ft_condition_release(cv), 0);
+	cr_assert_eq(ft_condition_free(cv), 0);
+	cr_assert_eq(ft_worker_join(w, 30.0), 0);
+	int code = -1;
+	cr_assert_eq(ft_worker_exitcode(w, &code), 0);
+	cr_assert_eq(code, 0, "the waiter ended with %d", code);
+	cr_assert(sh->rc[0] == -EBADF || sh->rc[0] == -ETIMEDOUT,
+		  "a wait in flight on a freed condition returned %d", sh->rc[0]);
+	for (int i = 0; i < 4; i++) {
+		ft_condition_t *c = ft_condition_new(NULL);
+		cr_assert_not_null(c);
+		cr_assert_eq(ft_condition_acquire(c, 0), 0);
+		cr_assert_eq(ft_condition_release(c), 0);
 	}
 }
 

@@ -408,6 +408,45 @@ Test(lock, made_by_a_process_worker_after_others_started,
 	cr_assert_eq(ft_lock_free(l), 0);
 }
 
+static void timed_acquirer(void *arg)
+{
+	(void)arg;
+	__atomic_store_n(&sh->about, 1, __ATOMIC_RELEASE);
+	sh->rc = ft_lock_acquire(lk, 0.3);
+	__atomic_store_n(&sh->done, 1, __ATOMIC_RELEASE);
+}
+
+Test(lock, freed_under_a_sleeping_acquirer_keeps_the_arena_sound,
+     .timeout = FT_TEST_TIMEOUT)
+{
+	/* Freeing a lock others use is the caller's bug, but "it cannot
+	 * corrupt the arena (their calls get -EBADF)".  Nothing of this size
+	 * was freed before in this process, so the free list is empty. */
+	sh = ft_test_shared(sizeof(*sh));
+	sh->rc = 1;
+	lk = ft_lock_new();
+	cr_assert_eq(ft_lock_acquire(lk, 0), 0);
+	ft_worker_t *w = start(timed_acquirer, 0);
+	cr_assert(spin_until(&sh->about));
+	await_blocked(w, &sh->done);
+	cr_assert_eq(ft_lock_free(lk), 0);
+	join(w);
+	cr_assert(sh->rc == -EBADF || sh->rc == -ETIMEDOUT,
+		  "an acquire in flight on a freed lock returned %d", sh->rc);
+	ft_lock_t *fresh[4];
+	for (int i = 0; i < 4; i++) {
+		fresh[i] = ft_lock_new();
+		cr_assert_not_null(fresh[i]);
+		cr_assert_eq(ft_lock_locked(fresh[i]), 0, "new lock %d", i);
+		for (int j = 0; j < i; j++)
+			cr_assert_neq(fresh[i], fresh[j]);
+	}
+	for (int i = 0; i < 4; i++) {
+		cr_assert_eq(ft_lock_acquire(fresh[i], 0), 0);
+		cr_assert_eq(ft_lock_release(fresh[i]), 0);
+	}
+}
+
 Test(lock, bad_handles, .timeout = FT_TEST_TIMEOUT)
 {
 	int local = 0;

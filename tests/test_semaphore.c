@@ -294,6 +294,31 @@ Test(semaphore, between_workers, .timeout = FT_TEST_TIMEOUT)
 	cr_assert_eq(ft_semaphore_value(sem), 1);
 }
 
+Test(semaphore, freed_under_a_sleeping_acquirer_keeps_the_arena_sound,
+     .timeout = FT_TEST_TIMEOUT)
+{
+	/* As for ft_lock_free: a caller's bug that must not corrupt the
+	 * arena.  Nothing of this size was freed before in this process. */
+	sh = ft_test_shared(sizeof(*sh));
+	sh->timeout = 0.3;
+	sem = ft_semaphore_new(0);
+	ft_worker_t *w = start_waiter(0);
+	cr_assert_eq(ft_semaphore_free(sem), 0);
+	join(w);
+	cr_assert(sh->rc[0] == -EBADF || sh->rc[0] == -ETIMEDOUT,
+		  "an acquire in flight on a freed semaphore returned %d",
+		  sh->rc[0]);
+	ft_semaphore_t *fresh[4];
+	for (int i = 0; i < 4; i++) {
+		fresh[i] = ft_semaphore_new(i);
+		cr_assert_not_null(fresh[i]);
+		for (int j = 0; j < i; j++)
+			cr_assert_neq(fresh[i], fresh[j]);
+	}
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(ft_semaphore_value(fresh[i]), i, "new semaphore %d", i);
+}
+
 Test(semaphore, bad_handles, .timeout = FT_TEST_TIMEOUT)
 {
 	int local = 0;
