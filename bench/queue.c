@@ -8,7 +8,11 @@
  * pipe holds about as many.
  */
 #include <errno.h>
+#include <sched.h>
+#include <stdint.h>
+#include <sys/wait.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -247,6 +251,172 @@ static int ring_consumer(void *st, uint64_t n)
 	return 0;
 }
 
+
+/* --------------------------------------------- 2 producers -> 2 consumers */
+
+/*
+ * Four workers of one kind: two producers and two consumers, each moving
+ * half of the run's n messages.  They are started before the timed part
+ * and wait at a start flag; the timed part opens it and waits until all
+ * four are done (pair.c does the same for one partner).
+ */
+#define CREW 4
+
+struct crew {
+	uint32_t ready, go, done; /* done: counts workers that finished */
+	uint32_t all_done;        /* flag: the fourth set it */
+	enum pair_kind kind;
+	bool ours;
+	uint64_t per_worker;
+	ft_worker_t *w[CREW];
+	pthread_t th[CREW];
+	pid_t pid[CREW];
+	struct stream s;          /* last: the condvar ring is large */
+};
+
+struct crew_arg {
+	enum pair_kind kind;
+	bool ours;
+};
+
+static struct crew *crew_of;   /* the one being run (a bench runs one) */
+
+static void crew_body(int i)
+{
+	struct crew *c = crew_of;
+	__atomic_fetch_add(&c->ready, 1, __ATOMIC_ACQ_REL);
+	flag_wait(&c->go, 0, "crew start flag");
+	int r = i < 2 ? (c->ours ? queue_producer : ring_producer)(&c->s, c->per_worker)
+		      : (c->ours ? queue_consumer : ring_consumer)(&c->s, c->per_worker);
+	if (r < 0)
+		fail("crew loop", r);
+	if (__atomic_add_fetch(&c->done, 1, __ATOMIC_ACQ_REL) == CREW)
+		flag_set(&c->all_done);
+}
+
+static void crew_ft_entry(void *arg)
+{
+	crew_body((int)(intptr_t)arg);
+}
+
+static void *crew_pthread_entry(void *arg)
+{
+	crew_body((int)(intptr_t)arg);
+	return NULL;
+}
+
+static int crew_setup(const void *arg, void **ctx)
+{
+	const struct crew_arg *a = arg;
+	struct crew *c = shared_map(sizeof(*c));
+	c->kind = a->kind;
+	c->ours = a->ours;
+	if (c->ours)
+		queue_init_64(&c->s);
+	else
+		ring_init(&c->s);
+	*ctx = c;
+	return 0;
+}
+
+static int crew_before(void *ctx, uint64_t n)
+{
+	struct crew *c = ctx;
+	c->ready = c->go = c->done = c->all_done = 0;
+	c->per_worker = n / 2 ? n / 2 : 1;
+	if (!c->ours)
+		ring_reset(&c->s);
+	crew_of = c;
+	for (int i = 0; i < CREW; i++) {
+		void *arg = (void *)(intptr_t)i;
+		switch (c->kind) {
+		case PAIR_FT_THREAD:
+		case PAIR_FT_PROCESS:
+			c->w[i] = ft_worker_new(NULL, crew_ft_entry, arg,
+						c->kind == PAIR_FT_THREAD
+						? FT_WORKER_THREAD : FT_WORKER_PROCESS);
+			if (!c->w[i])
+				fail("ft_worker_new", -errno);
+			check_ft(ft_worker_start(c->w[i]), "ft_worker_start");
+			break;
+		case PAIR_PTHREAD:
+			check_pt(pthread_create(&c->th[i], NULL, crew_pthread_entry,
+						arg), "pthread_create");
+			break;
+		case PAIR_FORK:
+			fflush(stdout);
+			c->pid[i] = fork();
+			if (c->pid[i] < 0)
+				fail("fork", -errno);
+			if (c->pid[i] == 0) {
+				crew_body(i);
+				_exit(0);
+			}
+			break;
+		}
+	}
+	while (__atomic_load_n(&c->ready, __ATOMIC_ACQUIRE) < CREW)
+		sched_yield();
+	return 0;
+}
+
+static int crew_run(void *ctx, uint64_t n)
+{
+	struct crew *c = ctx;
+	(void)n;
+	flag_set(&c->go);
+	flag_wait(&c->all_done, 0, "crew loops");
+	return 0;
+}
+
+static int crew_after(void *ctx)
+{
+	struct crew *c = ctx;
+	for (int i = 0; i < CREW; i++) {
+		int code = 0;
+		switch (c->kind) {
+		case PAIR_FT_THREAD:
+		case PAIR_FT_PROCESS:
+			check_ft(ft_worker_join(c->w[i], 30.0), "ft_worker_join");
+			check_ft(ft_worker_exitcode(c->w[i], &code), "ft_worker_exitcode");
+			if (code != 0)
+				fail_msg("crew worker ended with %d", code);
+			check_ft(ft_worker_free(c->w[i]), "ft_worker_free");
+			break;
+		case PAIR_PTHREAD:
+			check_pt(pthread_join(c->th[i], NULL), "pthread_join");
+			break;
+		case PAIR_FORK:
+			while (waitpid(c->pid[i], &code, 0) < 0)
+				if (errno != EINTR)
+					fail("waitpid", -errno);
+			if (!WIFEXITED(code) || WEXITSTATUS(code) != 0)
+				fail_msg("crew child ended with status %#x", code);
+			break;
+		}
+	}
+	return 0;
+}
+
+static void crew_teardown(void *ctx)
+{
+	struct crew *c = ctx;
+	if (c->ours)
+		queue_fini(&c->s);
+	else
+		ring_fini(&c->s);
+	shared_unmap(c, sizeof(*c));
+}
+
+#define CREW_SIDE(label_, kind_, ours_)                                     \
+	{                                                                   \
+		.label = (label_),                                          \
+		.arg = &(const struct crew_arg){ (kind_), (ours_) },        \
+		.setup = crew_setup, .before = crew_before,                 \
+		.run = crew_run, .after = crew_after,                       \
+		.teardown = crew_teardown,                                  \
+	}
+
 /* ------------------------------------------------------------ cases */
 
 static const struct pair_ops q64_ops = {
@@ -291,6 +461,29 @@ const struct bench_case queue_cases[] = {
 		  "(PROCESS_SHARED)", OPS_PER_S, AT_LEAST, 2.0),
 	PAIR_CASE("queue 4KiB 1->1 vs pipe", &q4k_ops, &pipe4k_ops, "pipe",
 		  "pipe, 4 KiB writes/reads", OPS_PER_S, AT_LEAST, 1.5),
+	{
+		.name = "queue 64B 2->2", .n_sides = 4, .n_rows = 3,
+		.sides = {
+			CREW_SIDE("ours, threads", PAIR_FT_THREAD, true),
+			CREW_SIDE("ours, processes", PAIR_FT_PROCESS, true),
+			CREW_SIDE("condvar ring, pthreads", PAIR_PTHREAD, false),
+			CREW_SIDE("condvar ring, fork", PAIR_FORK, false),
+		},
+		.rows = {
+			{ .name = "queue 64B 2->2, threads",
+			  .baseline_name = "condvar ring, 2+2 pthreads",
+			  .a = 0, .b = 2, .metric = OPS_PER_S, .dir = AT_LEAST,
+			  .goal = 1.5 },
+			{ .name = "queue 64B 2->2, processes",
+			  .baseline_name = "condvar ring, 2+2 fork()ed children",
+			  .a = 1, .b = 3, .metric = OPS_PER_S, .dir = AT_LEAST,
+			  .goal = 1.5 },
+			{ .name = "queue 64B 2->2, process/thread",
+			  .baseline_name = "ours with thread workers",
+			  .a = 1, .b = 0, .metric = NS_PER_OP, .dir = AT_MOST,
+			  .goal = 1.2 },
+		},
+	},
 	PAIR_CASE("queue round trip", &qrt_ops, &pipert_ops, "pipes",
 		  "request/reply through two pipes, 64 bytes", NS_PER_OP,
 		  AT_MOST, 0.5),
