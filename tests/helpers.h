@@ -2,11 +2,15 @@
 #ifndef FT_TEST_HELPERS_H
 #define FT_TEST_HELPERS_H
 
+#include <fcntl.h>
 #include <stdbool.h>
-#include <string.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 
 #include <criterion/criterion.h>
 
@@ -19,6 +23,9 @@
 #else
 #define FT_TEST_TIMEOUT 60
 #endif
+
+/* How long a liveness wait may poll before a test calls it a deadlock. */
+#define FT_TEST_GUARD_S 20.0
 
 /* Memory that process workers and the test body both see (a test's own
  * MAP_SHARED page, independent of the library under test). */
@@ -34,9 +41,6 @@ static inline bool ft_test_multiprocessing(void)
 {
 	return strcmp(ft_get_backend(), "multiprocessing") == 0;
 }
-
-/* How long a liveness wait may poll before a test calls it a deadlock. */
-#define FT_TEST_GUARD_S 20.0
 
 static inline double ft_test_now(void)
 {
@@ -64,6 +68,12 @@ static inline bool ft_test_await_int(const int *p, int want)
 	return true;
 }
 
+/* Poll a shared flag set by a worker (a deadlock guard, not a timing). */
+static inline bool ft_test_spin_until(const int *flag)
+{
+	return ft_test_await_int(flag, 1);
+}
+
 /* Every kind of worker: the backend's own, then each forced one. */
 static const unsigned ft_test_kinds[] = { 0, FT_WORKER_PROCESS, FT_WORKER_THREAD };
 #define FT_TEST_NKINDS (sizeof(ft_test_kinds) / sizeof(ft_test_kinds[0]))
@@ -78,4 +88,65 @@ static inline bool ft_test_kind_is_process(unsigned flags)
 	return ft_test_multiprocessing();
 }
 
+/* 1 if thread/process @id sleeps in a wait syscall now, 0 if not, -1 if
+ * /proc cannot tell. */
+static inline int ft_test_in_wait_syscall(long id)
+{
+	char path[64], buf[32];
+	snprintf(path, sizeof(path), "/proc/%ld/syscall", id);
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if (buf[0] < '0' || buf[0] > '9')
+		return 0; /* "running" */
+	long nr = strtol(buf, NULL, 10);
+	return nr == SYS_futex || nr == SYS_io_uring_enter || nr == 449 ||
+	       nr == 455 || nr == SYS_ppoll
+#ifdef SYS_poll
+	       || nr == SYS_poll
 #endif
+		;
+}
+
+/* After a worker said "about to block": return once it sleeps in the
+ * kernel or its call returned (the caller asserts it did not).  Where
+ * /proc cannot tell, a 50 ms pause makes it a plain negative check. */
+static inline void ft_test_await_blocked(ft_worker_t *w, const int *done)
+{
+	long id = ft_worker_ident(w);
+	for (int i = 0; i < 10000; i++) {
+		if (__atomic_load_n(done, __ATOMIC_ACQUIRE))
+			return;
+		int r = ft_test_in_wait_syscall(id);
+		if (r < 0) {
+			usleep(50000);
+			return;
+		}
+		if (r > 0)
+			return;
+		usleep(1000);
+	}
+}
+
+/* Start a worker running @fn (thread or process by @flags and backend). */
+static inline ft_worker_t *ft_test_start(ft_target_fn fn, unsigned flags)
+{
+	ft_worker_t *w = ft_worker_new(NULL, fn, NULL, flags);
+	cr_assert_not_null(w);
+	cr_assert_eq(ft_worker_start(w), 0);
+	return w;
+}
+
+/* Join (deadlock guard 30 s) and free a worker. */
+static inline void ft_test_join(ft_worker_t *w)
+{
+	cr_assert_eq(ft_worker_join(w, 30.0), 0);
+	ft_worker_free(w);
+}
+
+#endif /* FT_TEST_HELPERS_H */

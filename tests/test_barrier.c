@@ -32,19 +32,6 @@ static struct shared *sh;
 static ft_barrier_t *bar;
 static __thread int my_id; /* per thread; a process has its own copy */
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void join(ft_worker_t *w)
-{
-	cr_assert_eq(ft_worker_join(w, 30.0), 0);
-	ft_worker_free(w);
-}
-
 static int action(void *arg)
 {
 	struct shared *s = arg;
@@ -101,7 +88,7 @@ Test(barrier, indices_and_one_action_per_round, .timeout = FT_TEST_TIMEOUT)
 			cr_assert_eq(ft_worker_start(w[i]), 0);
 		}
 		for (int i = 0; i < PARTIES; i++)
-			join(w[i]);
+			ft_test_join(w[i]);
 		cr_assert_eq(sh->actions, ROUNDS, "one action per round");
 		cr_assert_eq(sh->early, 0, "a waiter left before the action ran");
 		cr_assert_eq(sh->late, 0);
@@ -148,9 +135,9 @@ static void waiter(void *arg)
 {
 	my_id = (int)(intptr_t)arg;
 	__atomic_store_n(&sh->about[my_id], 1, __ATOMIC_RELEASE);
-	double t0 = now();
+	double t0 = ft_test_now();
 	sh->rc[my_id][0] = ft_barrier_wait(bar, sh->timeout[my_id]);
-	sh->took[my_id] = now() - t0;
+	sh->took[my_id] = ft_test_now() - t0;
 	__atomic_store_n(&sh->done[my_id], 1, __ATOMIC_RELEASE);
 }
 
@@ -190,7 +177,7 @@ static void full_round(void)
 	block_waiters(w, PARTIES - 1);
 	sh->rc[PARTIES - 1][0] = ft_barrier_wait(bar, 30.0);
 	for (int i = 0; i < PARTIES - 1; i++)
-		join(w[i]);
+		ft_test_join(w[i]);
 	cr_assert_eq(sh->rc[PARTIES - 1][0], PARTIES - 1, "the last to arrive");
 	assert_indices(0, PARTIES);
 	cr_assert_eq(ft_barrier_n_waiting(bar), 0);
@@ -217,7 +204,7 @@ Test(barrier, failing_action_breaks_it, .timeout = FT_TEST_TIMEOUT)
 	for (int i = 0; i < PARTIES; i++)
 		w[i] = start_waiter(i, FT_FOREVER);
 	for (int i = 0; i < PARTIES; i++)
-		join(w[i]);
+		ft_test_join(w[i]);
 	cr_assert_eq(sh->actions, 1);
 	int runner = sh->ran_by[0];
 	for (int i = 0; i < PARTIES; i++)
@@ -241,8 +228,8 @@ Test(barrier, timeout_breaks_it_for_everyone, .timeout = FT_TEST_TIMEOUT)
 	ft_worker_t *patient = start_waiter(0, FT_FOREVER);
 	await_n_waiting(bar, 1);
 	ft_worker_t *hasty = start_waiter(1, 0.1);
-	join(hasty);
-	join(patient);
+	ft_test_join(hasty);
+	ft_test_join(patient);
 	cr_assert_eq(sh->rc[1][0], -ETIMEDOUT, "its deadline passed");
 	cr_assert_geq(sh->took[1], 0.1);
 	cr_assert_eq(sh->rc[0][0], -EPIPE, "broken under it");
@@ -261,16 +248,16 @@ Test(barrier, negative_timeout_uses_the_barriers_own, .timeout = FT_TEST_TIMEOUT
 	sh = ft_test_shared(sizeof(*sh));
 
 	ft_barrier_t *b = ft_barrier_new(2, NULL, NULL, 0.1);
-	double t0 = now();
+	double t0 = ft_test_now();
 	cr_assert_eq(ft_barrier_wait(b, FT_FOREVER), -ETIMEDOUT);
-	cr_assert_geq(now() - t0, 0.1);
+	cr_assert_geq(ft_test_now() - t0, 0.1);
 	cr_assert_eq(ft_barrier_broken(b), 1);
 	cr_assert_eq(ft_barrier_reset(b), 0);
 	cr_assert_eq(ft_barrier_wait(b, -7.5), -ETIMEDOUT, "any negative value");
 	cr_assert_eq(ft_barrier_reset(b), 0);
-	t0 = now();
+	t0 = ft_test_now();
 	cr_assert_eq(ft_barrier_wait(b, 0.3), -ETIMEDOUT);
-	cr_assert_geq(now() - t0, 0.3, "a given timeout wins over the default");
+	cr_assert_geq(ft_test_now() - t0, 0.3, "a given timeout wins over the default");
 	cr_assert_eq(ft_barrier_free(b), 0);
 
 	/* A negative default: forever. */
@@ -281,7 +268,7 @@ Test(barrier, negative_timeout_uses_the_barriers_own, .timeout = FT_TEST_TIMEOUT
 	cr_assert_eq(sh->done[0], 0);
 	cr_assert_eq(ft_barrier_n_waiting(bar), 1);
 	cr_assert_eq(ft_barrier_wait(bar, FT_FOREVER), 1);
-	join(w);
+	ft_test_join(w);
 	cr_assert_eq(sh->rc[0][0], 0);
 }
 
@@ -293,7 +280,7 @@ Test(barrier, abort_breaks_current_and_later_waits, .timeout = FT_TEST_TIMEOUT)
 	block_waiters(w, PARTIES - 1);
 	cr_assert_eq(ft_barrier_abort(bar), 0);
 	for (int i = 0; i < PARTIES - 1; i++) {
-		join(w[i]);
+		ft_test_join(w[i]);
 		cr_assert_eq(sh->rc[i][0], -EPIPE, "waiter %d: %d", i, sh->rc[i][0]);
 	}
 	cr_assert_eq(ft_barrier_broken(bar), 1);
@@ -316,7 +303,7 @@ Test(barrier, reset_releases_waiters_then_works, .timeout = FT_TEST_TIMEOUT)
 	block_waiters(w, PARTIES - 1);
 	cr_assert_eq(ft_barrier_reset(bar), 0);
 	for (int i = 0; i < PARTIES - 1; i++) {
-		join(w[i]);
+		ft_test_join(w[i]);
 		cr_assert_eq(sh->rc[i][0], -EPIPE, "waiter %d: %d", i, sh->rc[i][0]);
 	}
 	cr_assert_eq(ft_barrier_broken(bar), 0, "reset is not broken");
@@ -363,7 +350,7 @@ Test(barrier, timeout_while_the_last_round_drains_breaks_it,
 	int late = ft_barrier_wait(bar, 0.1);
 	int broken = ft_barrier_broken(bar);
 	kill((pid_t)pid, SIGCONT);
-	join(w);
+	ft_test_join(w);
 	cr_assert_eq(st, 'T');
 	cr_assert_eq(last, 1);
 	/* Released, but it ran only after the break: as in CPython, either

@@ -34,27 +34,6 @@ static struct shared *sh;
 static ft_condition_t *cv, *cv_ready;
 static ft_rlock_t *rl;
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static ft_worker_t *start(ft_target_fn fn, unsigned flags)
-{
-	ft_worker_t *w = ft_worker_new(NULL, fn, NULL, flags);
-	cr_assert_not_null(w);
-	cr_assert_eq(ft_worker_start(w), 0);
-	return w;
-}
-
-static void join(ft_worker_t *w)
-{
-	cr_assert_eq(ft_worker_join(w, 30.0), 0);
-	ft_worker_free(w);
-}
-
 static void probe_acquire(void *arg)
 {
 	(void)arg;
@@ -67,7 +46,7 @@ static void probe_acquire(void *arg)
 static int probe(unsigned kind)
 {
 	sh->probe = 1;
-	join(start(probe_acquire, kind));
+	ft_test_join(ft_test_start(probe_acquire, kind));
 	return sh->probe;
 }
 
@@ -202,7 +181,7 @@ Test(condition, used_without_its_lock_is_eperm, .timeout = FT_TEST_TIMEOUT)
 		cr_assert_eq(ft_condition_acquire(cv, 0), 0);
 		for (size_t k = 0; k < 2; k++) {
 			memset(sh, 0, sizeof(*sh));
-			join(start(misuse, kinds[k]));
+			ft_test_join(ft_test_start(misuse, kinds[k]));
 			for (int j = 0; j < 3; j++)
 				cr_assert_eq(sh->rc[j], -EPERM, "lock %zu kind %zu call %d",
 					     i, k, j);
@@ -226,9 +205,9 @@ Test(condition, timed_out_wait_retakes_the_full_rlock_depth,
 		cv = cs[i];
 		for (int j = 0; j < 3; j++)
 			cr_assert_eq(ft_condition_acquire(cv, 0), 0);
-		double t0 = now();
+		double t0 = ft_test_now();
 		cr_assert_eq(ft_condition_wait(cv, 0.05), -ETIMEDOUT);
-		cr_assert_geq(now() - t0, 0.05);
+		cr_assert_geq(ft_test_now() - t0, 0.05);
 		for (size_t k = 0; k < 2; k++)
 			cr_assert_eq(probe(kinds[k]), -EAGAIN, "held again");
 		cr_assert_eq(ft_condition_wait(cv, 0), -EAGAIN);
@@ -284,13 +263,13 @@ Test(condition, notified_wait_retakes_the_full_rlock_depth,
 	for (size_t k = 0; k < 2; k++) {
 		memset(sh, 0, sizeof(*sh));
 		sh->rc[0] = 1;
-		ft_worker_t *w = start(deep_waiter, kinds[k]);
+		ft_worker_t *w = ft_test_start(deep_waiter, kinds[k]);
 		cr_assert_eq(ft_rlock_acquire(rl, 30.0), 0);
 		cr_assert_eq(ft_condition_wait_for(cv_ready, ready_is_1, sh, 30.0), 1);
 		sh->ready = 2;
 		cr_assert_eq(ft_condition_notify(cv, 1), 0);
 		cr_assert_eq(ft_rlock_release(rl), 0);
-		join(w);
+		ft_test_join(w);
 		cr_assert_eq(sh->rc[0], 0, "kind %zu: wait gave %d", k, sh->rc[0]);
 		cr_assert_eq(sh->woken, 1);
 		for (int j = 0; j < 3; j++)
@@ -366,7 +345,7 @@ Test(condition, notify_n_wakes_at_most_n, .timeout = FT_TEST_TIMEOUT)
 		cr_assert_eq(ft_condition_wait_for(cv_ready, woken_all, sh, 30.0), 1);
 		cr_assert_eq(ft_condition_release(cv), 0);
 		for (int j = 0; j < WAITERS; j++) {
-			join(w[j]);
+			ft_test_join(w[j]);
 			cr_assert_eq(sh->rc[j], 0, "waiter %d: %d", j, sh->rc[j]);
 		}
 		/* Nobody waits: notifies are no-ops. */
@@ -414,26 +393,26 @@ Test(condition, wait_for_returns_the_predicates_last_value,
 	cr_assert_eq(sh->calls, 2, "a true predicate: no waiting");
 	sh->value = 0;
 	cr_assert_eq(ft_condition_wait_for(cv, value_pred, sh, 0), 0);
-	double t0 = now();
+	double t0 = ft_test_now();
 	cr_assert_eq(ft_condition_wait_for(cv, value_pred, sh, 0.05), 0);
-	cr_assert_geq(now() - t0, 0.05);
+	cr_assert_geq(ft_test_now() - t0, 0.05);
 	cr_assert_eq(ft_condition_notify(cv, 1), 0, "the lock is held again");
 	cr_assert_eq(ft_condition_wait_for(cv, NULL, NULL, 0), -EINVAL);
 
-	ft_worker_t *w = start(set_value_late, 0);
+	ft_worker_t *w = ft_test_start(set_value_late, 0);
 	sh->waiting = 1;
 	sh->calls = 0;
 	cr_assert_eq(ft_condition_wait_for(cv, value_pred, sh, 30.0), 42);
 	cr_assert_geq(sh->calls, 2);
 	cr_assert_eq(ft_condition_release(cv), 0);
-	join(w);
+	ft_test_join(w);
 }
 
 static void notify_until_stopped(void *arg)
 {
 	(void)arg;
-	double t0 = now();
-	while (!__atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE) && now() - t0 < 10) {
+	double t0 = ft_test_now();
+	while (!__atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE) && ft_test_now() - t0 < 10) {
 		if (ft_condition_acquire(cv, 30.0) != 0)
 			return;
 		ft_condition_notify_all(cv);
@@ -446,11 +425,11 @@ Test(condition, wait_for_keeps_one_deadline, .timeout = FT_TEST_TIMEOUT)
 {
 	sh = ft_test_shared(sizeof(*sh));
 	cv = ft_condition_new(NULL);
-	ft_worker_t *w = start(notify_until_stopped, 0);
+	ft_worker_t *w = ft_test_start(notify_until_stopped, 0);
 	cr_assert_eq(ft_condition_acquire(cv, 30.0), 0);
-	double t0 = now();
+	double t0 = ft_test_now();
 	int r = ft_condition_wait_for(cv, counted_false, NULL, 0.3);
-	double took = now() - t0;
+	double took = ft_test_now() - t0;
 	__atomic_store_n(&sh->stop, 1, __ATOMIC_RELEASE);
 	cr_assert_eq(r, 0);
 	cr_assert_geq(took, 0.3);
@@ -458,7 +437,7 @@ Test(condition, wait_for_keeps_one_deadline, .timeout = FT_TEST_TIMEOUT)
 	 * end when the notifier gives up, 10 s later. */
 	cr_assert_lt(took, 5.0, "wait_for took %.3f s", took);
 	cr_assert_eq(ft_condition_release(cv), 0);
-	join(w);
+	ft_test_join(w);
 }
 
 /* Ping-pong: a lost wake-up leaves a worker asleep on its own turn. */
@@ -473,12 +452,12 @@ static void ping_pong(void *arg)
 		while (sh->turn != me && !sh->lost) {
 			/* A lost wake-up sleeps to the deadline (and may then
 			 * take the signal meant for it: rc 0, but late). */
-			double t0 = now();
+			double t0 = ft_test_now();
 			int r = ft_condition_wait(cv, 5.0);
-			if ((r == -ETIMEDOUT || now() - t0 >= 5.0) &&
+			if ((r == -ETIMEDOUT || ft_test_now() - t0 >= 5.0) &&
 			    sh->turn != me)
 				sh->lost = 1;
-			else if (now() - t0 >= 5.0)
+			else if (ft_test_now() - t0 >= 5.0)
 				sh->lost = 3;
 		}
 		if (sh->lost) {
@@ -505,8 +484,8 @@ Test(condition, no_lost_wakeups, .timeout = FT_TEST_TIMEOUT)
 					       i ? 0 : FT_WORKER_PROCESS);
 		cr_assert_eq(ft_worker_start(a), 0);
 		cr_assert_eq(ft_worker_start(b), 0);
-		join(a);
-		join(b);
+		ft_test_join(a);
+		ft_test_join(b);
 		cr_assert_eq(sh->lost, 0, "lock %zu: lost wake-up after %d", i,
 			     sh->count);
 		cr_assert_eq(sh->count, 2 * HANDSHAKES);
@@ -556,12 +535,12 @@ Test(condition, retaking_a_lock_whose_holder_died_is_ownerdead,
 		ft_worker_t *w = ft_worker_new(NULL, waiter_at_depth,
 					       (void *)(intptr_t)depth, 0);
 		cr_assert_eq(ft_worker_start(w), 0);
-		ft_worker_t *k = start(notify_and_die, FT_WORKER_PROCESS);
+		ft_worker_t *k = ft_test_start(notify_and_die, FT_WORKER_PROCESS);
 		int code = 0;
 		cr_assert_eq(ft_worker_join(k, 30.0), 0);
 		cr_assert_eq(ft_worker_exitcode(k, &code), 0);
 		cr_assert_eq(code, -SIGKILL);
-		join(w);
+		ft_test_join(w);
 		cr_assert_eq(sh->rc[0], -EOWNERDEAD, "lock %d: wait gave %d", i,
 			     sh->rc[0]);
 		for (int j = 0; j < 3; j++)
@@ -597,7 +576,7 @@ Test(condition, freed_under_a_sleeping_waiter_keeps_the_arena_sound,
 	sh = ft_test_shared(sizeof(*sh));
 	sh->rc[0] = sh->rel[0] = 1;
 	cv = ft_condition_new(NULL);
-	ft_worker_t *w = start(timed_waiter, 0);
+	ft_worker_t *w = ft_test_start(timed_waiter, 0);
 	cr_assert_eq(ft_condition_acquire(cv, 30.0), 0);
 	/* The waiter gave the lock up: it is inside wait. */
 	cr_assert_eq(ft_condition_wait_for(cv, ready, sh, 30.0), 1);

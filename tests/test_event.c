@@ -24,92 +24,15 @@ struct shared {
 static struct shared *sh;
 static ft_event_t *ev, *ev_pub;
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Poll a shared flag set by a worker (a deadlock guard, not a timing). */
-static bool spin_until(const int *flag)
-{
-	for (int i = 0; i < 200000; i++) {
-		if (__atomic_load_n(flag, __ATOMIC_ACQUIRE))
-			return true;
-		usleep(100);
-	}
-	return false;
-}
-
-/* 1 if thread/process @id sleeps in a wait syscall now, 0 if not, -1 if
- * /proc cannot tell. */
-static int in_wait_syscall(long id)
-{
-	char path[64], buf[32];
-	snprintf(path, sizeof(path), "/proc/%ld/syscall", id);
-	int fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	if (buf[0] < '0' || buf[0] > '9')
-		return 0; /* "running" */
-	long nr = strtol(buf, NULL, 10);
-	return nr == SYS_futex || nr == SYS_io_uring_enter || nr == 449 ||
-	       nr == 455 || nr == SYS_ppoll
-#ifdef SYS_poll
-	       || nr == SYS_poll
-#endif
-		;
-}
-
-/* After a worker said "about to block": return once it sleeps in the
- * kernel or its call returned (the caller asserts it did not).  Where
- * /proc cannot tell, a 50 ms pause makes it a plain negative check. */
-static void await_blocked(ft_worker_t *w, const int *done)
-{
-	long id = ft_worker_ident(w);
-	for (int i = 0; i < 10000; i++) {
-		if (__atomic_load_n(done, __ATOMIC_ACQUIRE))
-			return;
-		int r = in_wait_syscall(id);
-		if (r < 0) {
-			usleep(50000);
-			return;
-		}
-		if (r > 0)
-			return;
-		usleep(1000);
-	}
-}
-
-static ft_worker_t *start(ft_target_fn fn, unsigned flags)
-{
-	ft_worker_t *w = ft_worker_new(NULL, fn, NULL, flags);
-	cr_assert_not_null(w);
-	cr_assert_eq(ft_worker_start(w), 0);
-	return w;
-}
-
-static void join(ft_worker_t *w)
-{
-	cr_assert_eq(ft_worker_join(w, 30.0), 0);
-	ft_worker_free(w);
-}
-
 Test(event, set_clear_is_set_and_wait_codes, .timeout = FT_TEST_TIMEOUT)
 {
 	ft_event_t *e = ft_event_new();
 	cr_assert_not_null(e);
 	cr_assert_eq(ft_event_is_set(e), 0, "initially clear");
 	cr_assert_eq(ft_event_wait(e, 0), -EAGAIN);
-	double t0 = now();
+	double t0 = ft_test_now();
 	cr_assert_eq(ft_event_wait(e, 0.05), -ETIMEDOUT);
-	cr_assert_geq(now() - t0, 0.05);
+	cr_assert_geq(ft_test_now() - t0, 0.05);
 	cr_assert_eq(ft_event_clear(e), 0, "clearing a clear event");
 	cr_assert_eq(ft_event_is_set(e), 0);
 	cr_assert_eq(ft_event_set(e), 0);
@@ -143,8 +66,8 @@ static void start_waiters(ft_worker_t **w, unsigned flags)
 		cr_assert_eq(ft_worker_start(w[i]), 0);
 	}
 	for (int i = 0; i < WAITERS; i++) {
-		cr_assert(spin_until(&sh->about[i]));
-		await_blocked(w[i], &sh->done[i]);
+		cr_assert(ft_test_spin_until(&sh->about[i]));
+		ft_test_await_blocked(w[i], &sh->done[i]);
 		cr_assert_eq(sh->done[i], 0, "waiter %d passed a clear event", i);
 	}
 }
@@ -164,7 +87,7 @@ Test(event, set_wakes_every_waiter, .timeout = FT_TEST_TIMEOUT)
 			start_waiters(w, kinds[k]);
 			cr_assert_eq(ft_event_set(ev), 0);
 			for (int i = 0; i < WAITERS; i++) {
-				join(w[i]);
+				ft_test_join(w[i]);
 				cr_assert_eq(sh->rc[i], 0, "kind %zu waiter %d: %d", k,
 					     i, sh->rc[i]);
 			}
@@ -186,7 +109,7 @@ Test(event, set_then_clear_still_wakes_sleepers, .timeout = FT_TEST_TIMEOUT)
 	cr_assert_eq(ft_event_set(ev), 0);
 	cr_assert_eq(ft_event_clear(ev), 0);
 	for (int i = 0; i < WAITERS; i++) {
-		join(w[i]);
+		ft_test_join(w[i]);
 		cr_assert_eq(sh->rc[i], 0, "waiter %d: %d", i, sh->rc[i]);
 	}
 	cr_assert_eq(ft_event_is_set(ev), 0);
@@ -196,9 +119,9 @@ Test(event, set_then_clear_still_wakes_sleepers, .timeout = FT_TEST_TIMEOUT)
 static void timed_waiter(void *arg)
 {
 	(void)arg;
-	double t0 = now();
+	double t0 = ft_test_now();
 	sh->rc[0] = ft_event_wait(ev, 0.05);
-	sh->timeout = now() - t0;
+	sh->timeout = ft_test_now() - t0;
 	sh->rc[1] = ft_event_wait(ev, 0);
 	sh->rc[2] = ft_event_is_set(ev);
 }
@@ -222,19 +145,19 @@ Test(event, between_workers, .timeout = FT_TEST_TIMEOUT)
 	sh = ft_test_shared(sizeof(*sh));
 	ev = ft_event_new();
 	for (size_t k = 0; k < 2; k++) {
-		join(start(timed_waiter, kinds[k]));
+		ft_test_join(ft_test_start(timed_waiter, kinds[k]));
 		cr_assert_eq(sh->rc[0], -ETIMEDOUT);
 		cr_assert_geq(sh->timeout, 0.05);
 		cr_assert_eq(sh->rc[1], -EAGAIN);
 		cr_assert_eq(sh->rc[2], 0);
-		join(start(setter, kinds[k]));
+		ft_test_join(ft_test_start(setter, kinds[k]));
 		cr_assert_eq(sh->rc[0], 0);
 		cr_assert_eq(ft_event_is_set(ev), 1, "kind %zu: set by a worker", k);
-		join(start(timed_waiter, kinds[1 - k]));
+		ft_test_join(ft_test_start(timed_waiter, kinds[1 - k]));
 		cr_assert_eq(sh->rc[0], 0);
 		cr_assert_eq(sh->rc[1], 0);
 		cr_assert_eq(sh->rc[2], 1);
-		join(start(clearer, kinds[k]));
+		ft_test_join(ft_test_start(clearer, kinds[k]));
 		cr_assert_eq(sh->rc[0], 0);
 		cr_assert_eq(ft_event_is_set(ev), 0, "kind %zu: cleared by a worker", k);
 	}
@@ -268,19 +191,19 @@ Test(event, made_by_a_process_worker_after_others_started,
 	sh = ft_test_shared(sizeof(*sh));
 	ev_pub = ft_event_new();
 	sh->rc[0] = sh->made_rc = 1;
-	ft_worker_t *sib = start(sibling, FT_WORKER_PROCESS);
-	ft_worker_t *cre = start(creator, FT_WORKER_PROCESS);
+	ft_worker_t *sib = ft_test_start(sibling, FT_WORKER_PROCESS);
+	ft_worker_t *cre = ft_test_start(creator, FT_WORKER_PROCESS);
 	cr_assert_eq(ft_event_wait(ev_pub, 30.0), 0);
 	ft_event_t *e = sh->made;
 	cr_assert_not_null(e);
 	cr_assert_eq(ft_event_is_set(e), 0);
 	cr_assert_eq(ft_event_wait(e, 0), -EAGAIN);
-	cr_assert(spin_until(&sh->about[0]));
-	await_blocked(sib, &sh->done[0]);
+	cr_assert(ft_test_spin_until(&sh->about[0]));
+	ft_test_await_blocked(sib, &sh->done[0]);
 	cr_assert_eq(sh->done[0], 0, "the sibling passed a clear event");
 	cr_assert_eq(ft_event_set(e), 0);
-	join(cre);
-	join(sib);
+	ft_test_join(cre);
+	ft_test_join(sib);
 	cr_assert_eq(sh->made_rc, 0);
 	cr_assert_eq(sh->rc[0], 0);
 	cr_assert_eq(ft_event_is_set(e), 1);

@@ -27,83 +27,6 @@ static struct shared *sh;
 static ft_lock_t *lk;
 static ft_event_t *ev_held, *ev_die, *ev_pub;
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Poll a shared flag set by a worker (a deadlock guard, not a timing). */
-static bool spin_until(const int *flag)
-{
-	for (int i = 0; i < 200000; i++) {
-		if (__atomic_load_n(flag, __ATOMIC_ACQUIRE))
-			return true;
-		usleep(100);
-	}
-	return false;
-}
-
-/* 1 if thread/process @id sleeps in a wait syscall now, 0 if not, -1 if
- * /proc cannot tell. */
-static int in_wait_syscall(long id)
-{
-	char path[64], buf[32];
-	snprintf(path, sizeof(path), "/proc/%ld/syscall", id);
-	int fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	if (buf[0] < '0' || buf[0] > '9')
-		return 0; /* "running" */
-	long nr = strtol(buf, NULL, 10);
-	return nr == SYS_futex || nr == SYS_io_uring_enter || nr == 449 ||
-	       nr == 455 || nr == SYS_ppoll
-#ifdef SYS_poll
-	       || nr == SYS_poll
-#endif
-		;
-}
-
-/* After a worker said "about to block": return once it sleeps in the
- * kernel or its call returned (the caller asserts it did not).  Where
- * /proc cannot tell, a 50 ms pause makes it a plain negative check. */
-static void await_blocked(ft_worker_t *w, const int *done)
-{
-	long id = ft_worker_ident(w);
-	for (int i = 0; i < 10000; i++) {
-		if (__atomic_load_n(done, __ATOMIC_ACQUIRE))
-			return;
-		int r = in_wait_syscall(id);
-		if (r < 0) {
-			usleep(50000);
-			return;
-		}
-		if (r > 0)
-			return;
-		usleep(1000);
-	}
-}
-
-static ft_worker_t *start(ft_target_fn fn, unsigned flags)
-{
-	ft_worker_t *w = ft_worker_new(NULL, fn, NULL, flags);
-	cr_assert_not_null(w);
-	cr_assert_eq(ft_worker_start(w), 0);
-	return w;
-}
-
-static void join(ft_worker_t *w)
-{
-	cr_assert_eq(ft_worker_join(w, 30.0), 0);
-	ft_worker_free(w);
-}
-
 static void reset_shared(void)
 {
 	memset(sh, 0, sizeof(*sh));
@@ -117,9 +40,9 @@ Test(lock, acquire_release_locked, .timeout = FT_TEST_TIMEOUT)
 	cr_assert_eq(ft_lock_acquire(l, FT_FOREVER), 0);
 	cr_assert_eq(ft_lock_locked(l), 1);
 	cr_assert_eq(ft_lock_acquire(l, 0), -EAGAIN, "try on a held lock");
-	double t0 = now();
+	double t0 = ft_test_now();
 	cr_assert_eq(ft_lock_acquire(l, 0.05), -ETIMEDOUT);
-	cr_assert_geq(now() - t0, 0.05, "returned before its deadline");
+	cr_assert_geq(ft_test_now() - t0, 0.05, "returned before its deadline");
 	cr_assert_eq(ft_lock_locked(l), 1);
 	cr_assert_eq(ft_lock_release(l), 0);
 	cr_assert_eq(ft_lock_locked(l), 0);
@@ -155,13 +78,13 @@ Test(lock, second_acquirer_waits_for_release, .timeout = FT_TEST_TIMEOUT)
 		sh->timeout = timeouts[i];
 		sh->rc2 = 1;
 		cr_assert_eq(ft_lock_acquire(lk, 0), 0);
-		ft_worker_t *w = start(acquire_then_release, 0);
-		cr_assert(spin_until(&sh->about));
-		await_blocked(w, &sh->done);
+		ft_worker_t *w = ft_test_start(acquire_then_release, 0);
+		cr_assert(ft_test_spin_until(&sh->about));
+		ft_test_await_blocked(w, &sh->done);
 		cr_assert_eq(sh->done, 0, "timeout %g: acquired a held lock",
 			     timeouts[i]);
 		cr_assert_eq(ft_lock_release(lk), 0);
-		join(w);
+		ft_test_join(w);
 		cr_assert_eq(sh->rc, 0, "timeout %g: got %d", timeouts[i], sh->rc);
 		cr_assert_eq(sh->rc2, 0);
 		cr_assert_eq(ft_lock_locked(lk), 0);
@@ -171,9 +94,9 @@ Test(lock, second_acquirer_waits_for_release, .timeout = FT_TEST_TIMEOUT)
 static void timed_acquire(void *arg)
 {
 	(void)arg;
-	double t0 = now();
+	double t0 = ft_test_now();
 	sh->rc = ft_lock_acquire(lk, 0.05);
-	sh->timeout = now() - t0;
+	sh->timeout = ft_test_now() - t0;
 	sh->rc2 = ft_lock_acquire(lk, 0);
 }
 
@@ -182,7 +105,7 @@ Test(lock, held_by_another_worker_times_out, .timeout = FT_TEST_TIMEOUT)
 	sh = ft_test_shared(sizeof(*sh));
 	lk = ft_lock_new();
 	cr_assert_eq(ft_lock_acquire(lk, 0), 0);
-	join(start(timed_acquire, 0));
+	ft_test_join(ft_test_start(timed_acquire, 0));
 	cr_assert_eq(sh->rc, -ETIMEDOUT);
 	cr_assert_geq(sh->timeout, 0.05);
 	cr_assert_eq(sh->rc2, -EAGAIN);
@@ -203,7 +126,7 @@ Test(lock, any_worker_may_release, .timeout = FT_TEST_TIMEOUT)
 	for (size_t k = 0; k < 2; k++) {
 		reset_shared();
 		cr_assert_eq(ft_lock_acquire(lk, 0), 0);
-		join(start(release_it, kinds[k]));
+		ft_test_join(ft_test_start(release_it, kinds[k]));
 		cr_assert_eq(sh->rc, 0, "kind %zu: release by another worker", k);
 		cr_assert_eq(sh->rc2, -EPERM, "kind %zu: then it is unheld", k);
 		cr_assert_eq(ft_lock_locked(lk), 0);
@@ -234,13 +157,13 @@ Test(lock, release_by_a_third_worker_wakes_a_waiter,
 	for (size_t k = 0; k < 2; k++) {
 		reset_shared();
 		cr_assert_eq(ft_lock_acquire(lk, 0), 0);
-		ft_worker_t *waiter = start(acquire_keep, kinds[1 - k]);
-		cr_assert(spin_until(&sh->about));
-		await_blocked(waiter, &sh->done);
+		ft_worker_t *waiter = ft_test_start(acquire_keep, kinds[1 - k]);
+		cr_assert(ft_test_spin_until(&sh->about));
+		ft_test_await_blocked(waiter, &sh->done);
 		cr_assert_eq(sh->done, 0);
-		join(start(release_for_waiter, kinds[k]));
+		ft_test_join(ft_test_start(release_for_waiter, kinds[k]));
 		cr_assert_eq(sh->rc2, 0);
-		join(waiter);
+		ft_test_join(waiter);
 		cr_assert_eq(sh->rc, 0);
 		/* The waiter returned holding it: a hand-off, still held. */
 		cr_assert_eq(ft_lock_locked(lk), 1);
@@ -260,13 +183,13 @@ Test(lock, worker_returning_holder_hands_it_off, .timeout = FT_TEST_TIMEOUT)
 	lk = ft_lock_new();
 	for (size_t k = 0; k < 2; k++) {
 		reset_shared();
-		join(start(take_and_return, kinds[k]));
+		ft_test_join(ft_test_start(take_and_return, kinds[k]));
 		cr_assert_eq(sh->rc, 0);
 		cr_assert_eq(ft_lock_locked(lk), 1, "kind %zu: still held", k);
 		cr_assert_eq(ft_lock_acquire(lk, 0), -EAGAIN,
 			     "kind %zu: a hand-off is no owner death", k);
 		cr_assert_eq(ft_lock_acquire(lk, 0.02), -ETIMEDOUT);
-		join(start(release_it, kinds[1 - k]));
+		ft_test_join(ft_test_start(release_it, kinds[1 - k]));
 		cr_assert_eq(sh->rc, 0, "kind %zu: another worker releases", k);
 		cr_assert_eq(sh->rc2, -EPERM);
 		cr_assert_eq(ft_lock_locked(lk), 0);
@@ -303,7 +226,7 @@ Test(lock, killed_holder_next_acquirer_gets_ownerdead,
 	lk = ft_lock_new();
 	ev_held = ft_event_new();
 	ev_die = NULL;
-	ft_worker_t *holder = start(hold_then_die, FT_WORKER_PROCESS);
+	ft_worker_t *holder = ft_test_start(hold_then_die, FT_WORKER_PROCESS);
 	cr_assert_eq(ft_event_wait(ev_held, 30.0), 0);
 	assert_killed(holder);
 	cr_assert_eq(ft_lock_acquire(lk, 0), -EOWNERDEAD);
@@ -321,7 +244,7 @@ Test(lock, killed_holder_unjoined_timed_acquirer_gets_ownerdead,
 	lk = ft_lock_new();
 	ev_held = ft_event_new();
 	ev_die = NULL;
-	ft_worker_t *holder = start(hold_then_die, FT_WORKER_PROCESS);
+	ft_worker_t *holder = ft_test_start(hold_then_die, FT_WORKER_PROCESS);
 	cr_assert_eq(ft_event_wait(ev_held, 30.0), 0);
 	cr_assert_eq(ft_lock_acquire(lk, 30.0), -EOWNERDEAD);
 	cr_assert_eq(ft_lock_release(lk), 0);
@@ -338,15 +261,15 @@ Test(lock, killed_holder_wakes_sleeping_waiter, .timeout = FT_TEST_TIMEOUT)
 	ev_die = ft_event_new();
 	sh->timeout = FT_FOREVER;
 	sh->rc2 = 1;
-	ft_worker_t *holder = start(hold_then_die, FT_WORKER_PROCESS);
+	ft_worker_t *holder = ft_test_start(hold_then_die, FT_WORKER_PROCESS);
 	cr_assert_eq(ft_event_wait(ev_held, 30.0), 0);
-	ft_worker_t *waiter = start(acquire_then_release, 0);
-	cr_assert(spin_until(&sh->about));
-	await_blocked(waiter, &sh->done);
+	ft_worker_t *waiter = ft_test_start(acquire_then_release, 0);
+	cr_assert(ft_test_spin_until(&sh->about));
+	ft_test_await_blocked(waiter, &sh->done);
 	cr_assert_eq(sh->done, 0, "acquired a held lock");
 	cr_assert_eq(ft_event_set(ev_die), 0);
 	assert_killed(holder);
-	join(waiter);
+	ft_test_join(waiter);
 	cr_assert_eq(sh->rc, -EOWNERDEAD);
 	cr_assert_eq(sh->rc2, 0, "the waiter held it, and released it");
 	cr_assert_eq(ft_lock_acquire(lk, 0), 0);
@@ -387,21 +310,21 @@ Test(lock, made_by_a_process_worker_after_others_started,
 	sh = ft_test_shared(sizeof(*sh));
 	ev_pub = ft_event_new();
 	sh->rc = sh->rc2 = 1;
-	ft_worker_t *sib = start(sibling, FT_WORKER_PROCESS);
-	ft_worker_t *cre = start(creator, FT_WORKER_PROCESS);
+	ft_worker_t *sib = ft_test_start(sibling, FT_WORKER_PROCESS);
+	ft_worker_t *cre = ft_test_start(creator, FT_WORKER_PROCESS);
 	cr_assert_eq(ft_event_wait(ev_pub, 30.0), 0);
 	ft_lock_t *l = sh->made;
 	cr_assert_not_null(l);
 	cr_assert_eq(ft_lock_locked(l), 1);
 	cr_assert_eq(ft_lock_acquire(l, 0), -EAGAIN);
-	cr_assert(spin_until(&sh->about));
-	await_blocked(sib, &sh->done);
+	cr_assert(ft_test_spin_until(&sh->about));
+	ft_test_await_blocked(sib, &sh->done);
 	cr_assert_eq(sh->done, 0, "the sibling took a held lock");
 	cr_assert_eq(ft_event_set(sh->made_ev), 0);
-	join(cre);
+	ft_test_join(cre);
 	cr_assert_eq(sh->rc, 0);
 	cr_assert_eq(sh->rc2, 0);
-	join(sib);
+	ft_test_join(sib);
 	cr_assert_eq(sh->done, 1, "the sibling's acquire: %d", sh->done);
 	cr_assert_eq(ft_lock_acquire(l, 0), 0);
 	cr_assert_eq(ft_lock_release(l), 0);
@@ -426,11 +349,11 @@ Test(lock, freed_under_a_sleeping_acquirer_keeps_the_arena_sound,
 	sh->rc = 1;
 	lk = ft_lock_new();
 	cr_assert_eq(ft_lock_acquire(lk, 0), 0);
-	ft_worker_t *w = start(timed_acquirer, 0);
-	cr_assert(spin_until(&sh->about));
-	await_blocked(w, &sh->done);
+	ft_worker_t *w = ft_test_start(timed_acquirer, 0);
+	cr_assert(ft_test_spin_until(&sh->about));
+	ft_test_await_blocked(w, &sh->done);
 	cr_assert_eq(ft_lock_free(lk), 0);
-	join(w);
+	ft_test_join(w);
 	cr_assert(sh->rc == -EBADF || sh->rc == -ETIMEDOUT,
 		  "an acquire in flight on a freed lock returned %d", sh->rc);
 	ft_lock_t *fresh[4];

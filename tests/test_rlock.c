@@ -27,83 +27,6 @@ static struct shared *sh;
 static ft_rlock_t *rl;
 static ft_event_t *ev_held, *ev_die;
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Poll a shared flag set by a worker (a deadlock guard, not a timing). */
-static bool spin_until(const int *flag)
-{
-	for (int i = 0; i < 200000; i++) {
-		if (__atomic_load_n(flag, __ATOMIC_ACQUIRE))
-			return true;
-		usleep(100);
-	}
-	return false;
-}
-
-/* 1 if thread/process @id sleeps in a wait syscall now, 0 if not, -1 if
- * /proc cannot tell. */
-static int in_wait_syscall(long id)
-{
-	char path[64], buf[32];
-	snprintf(path, sizeof(path), "/proc/%ld/syscall", id);
-	int fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	if (buf[0] < '0' || buf[0] > '9')
-		return 0; /* "running" */
-	long nr = strtol(buf, NULL, 10);
-	return nr == SYS_futex || nr == SYS_io_uring_enter || nr == 449 ||
-	       nr == 455 || nr == SYS_ppoll
-#ifdef SYS_poll
-	       || nr == SYS_poll
-#endif
-		;
-}
-
-/* After a worker said "about to block": return once it sleeps in the
- * kernel or its call returned (the caller asserts it did not).  Where
- * /proc cannot tell, a 50 ms pause makes it a plain negative check. */
-static void await_blocked(ft_worker_t *w, const int *done)
-{
-	long id = ft_worker_ident(w);
-	for (int i = 0; i < 10000; i++) {
-		if (__atomic_load_n(done, __ATOMIC_ACQUIRE))
-			return;
-		int r = in_wait_syscall(id);
-		if (r < 0) {
-			usleep(50000);
-			return;
-		}
-		if (r > 0)
-			return;
-		usleep(1000);
-	}
-}
-
-static ft_worker_t *start(ft_target_fn fn, unsigned flags)
-{
-	ft_worker_t *w = ft_worker_new(NULL, fn, NULL, flags);
-	cr_assert_not_null(w);
-	cr_assert_eq(ft_worker_start(w), 0);
-	return w;
-}
-
-static void join(ft_worker_t *w)
-{
-	cr_assert_eq(ft_worker_join(w, 30.0), 0);
-	ft_worker_free(w);
-}
-
 static void reset_shared(void)
 {
 	memset(sh, 0, sizeof(*sh));
@@ -129,7 +52,7 @@ static int probe(unsigned kind, double timeout)
 {
 	reset_shared();
 	sh->timeout = timeout;
-	join(start(acquire_then_release, kind));
+	ft_test_join(ft_test_start(acquire_then_release, kind));
 	if (sh->rc == 0 || sh->rc == -EOWNERDEAD) {
 		cr_assert_eq(sh->rc2, 0);
 		cr_assert_eq(sh->rc3, -EPERM);
@@ -150,9 +73,9 @@ Test(rlock, reentrant_until_released_as_often_as_taken,
 	cr_assert_eq(ft_rlock_locked(rl), 1);
 	for (size_t k = 0; k < 2; k++) {
 		cr_assert_eq(probe(kinds[k], 0), -EAGAIN, "kind %zu", k);
-		double t0 = now();
+		double t0 = ft_test_now();
 		cr_assert_eq(probe(kinds[k], 0.05), -ETIMEDOUT, "kind %zu", k);
-		cr_assert_geq(now() - t0, 0.05);
+		cr_assert_geq(ft_test_now() - t0, 0.05);
 	}
 	for (int level = 2; level >= 0; level--) {
 		cr_assert_eq(ft_rlock_release(rl), 0, "level %d", level);
@@ -183,14 +106,14 @@ Test(rlock, release_by_non_owner_or_unheld_is_eperm, .timeout = FT_TEST_TIMEOUT)
 	cr_assert_eq(ft_rlock_release(rl), -EPERM, "unheld");
 	for (size_t k = 0; k < 2; k++) {
 		reset_shared();
-		join(start(release_foreign, kinds[k]));
+		ft_test_join(ft_test_start(release_foreign, kinds[k]));
 		cr_assert_eq(sh->rc, -EPERM, "kind %zu: unheld", k);
 	}
 	cr_assert_eq(ft_rlock_acquire(rl, 0), 0);
 	cr_assert_eq(ft_rlock_acquire(rl, 0), 0);
 	for (size_t k = 0; k < 2; k++) {
 		reset_shared();
-		join(start(release_foreign, kinds[k]));
+		ft_test_join(ft_test_start(release_foreign, kinds[k]));
 		cr_assert_eq(sh->locked, 1, "kind %zu", k);
 		cr_assert_eq(sh->rc, -EPERM, "kind %zu: not the owner", k);
 		cr_assert_eq(sh->rc2, -EPERM, "kind %zu: not the owner", k);
@@ -211,16 +134,16 @@ Test(rlock, waiter_gets_it_after_the_last_release, .timeout = FT_TEST_TIMEOUT)
 		sh->timeout = FT_FOREVER;
 		cr_assert_eq(ft_rlock_acquire(rl, 0), 0);
 		cr_assert_eq(ft_rlock_acquire(rl, 0), 0);
-		ft_worker_t *w = start(acquire_then_release, kinds[k]);
-		cr_assert(spin_until(&sh->about));
-		await_blocked(w, &sh->done);
+		ft_worker_t *w = ft_test_start(acquire_then_release, kinds[k]);
+		cr_assert(ft_test_spin_until(&sh->about));
+		ft_test_await_blocked(w, &sh->done);
 		cr_assert_eq(sh->done, 0, "kind %zu: took an owned RLock", k);
 		cr_assert_eq(ft_rlock_release(rl), 0);
 		/* One level is left: the waiter must stay asleep. */
 		cr_assert_eq(ft_event_wait(never, 0.05), -ETIMEDOUT);
 		cr_assert_eq(sh->done, 0, "kind %zu: took it at depth 1", k);
 		cr_assert_eq(ft_rlock_release(rl), 0);
-		join(w);
+		ft_test_join(w);
 		cr_assert_eq(sh->rc, 0);
 		cr_assert_eq(sh->rc2, 0);
 		cr_assert_eq(sh->rc3, -EPERM);
@@ -285,13 +208,13 @@ static void sleeping_waiter(unsigned kind, bool *how)
 	ft_worker_t *w = ft_worker_new(NULL, hold, how, kind);
 	cr_assert_eq(ft_worker_start(w), 0);
 	cr_assert_eq(ft_event_wait(ev_held, 30.0), 0);
-	ft_worker_t *waiter = start(acquire_then_release, 0);
-	cr_assert(spin_until(&sh->about));
-	await_blocked(waiter, &sh->done);
+	ft_worker_t *waiter = ft_test_start(acquire_then_release, 0);
+	cr_assert(ft_test_spin_until(&sh->about));
+	ft_test_await_blocked(waiter, &sh->done);
 	cr_assert_eq(sh->done, 0, "took an owned RLock");
 	cr_assert_eq(ft_event_set(ev_die), 0);
 	assert_ended(w, *how);
-	join(waiter);
+	ft_test_join(waiter);
 	cr_assert_eq(sh->rc, -EOWNERDEAD);
 	cr_assert_eq(sh->rc2, 0);
 	cr_assert_eq(sh->rc3, -EPERM, "depth restarts at 1");

@@ -26,83 +26,6 @@ struct shared {
 static struct shared *sh;
 static ft_semaphore_t *sem;
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Poll a shared flag set by a worker (a deadlock guard, not a timing). */
-static bool spin_until(const int *flag)
-{
-	for (int i = 0; i < 200000; i++) {
-		if (__atomic_load_n(flag, __ATOMIC_ACQUIRE))
-			return true;
-		usleep(100);
-	}
-	return false;
-}
-
-/* 1 if thread/process @id sleeps in a wait syscall now, 0 if not, -1 if
- * /proc cannot tell. */
-static int in_wait_syscall(long id)
-{
-	char path[64], buf[32];
-	snprintf(path, sizeof(path), "/proc/%ld/syscall", id);
-	int fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	if (buf[0] < '0' || buf[0] > '9')
-		return 0; /* "running" */
-	long nr = strtol(buf, NULL, 10);
-	return nr == SYS_futex || nr == SYS_io_uring_enter || nr == 449 ||
-	       nr == 455 || nr == SYS_ppoll
-#ifdef SYS_poll
-	       || nr == SYS_poll
-#endif
-		;
-}
-
-/* After a worker said "about to block": return once it sleeps in the
- * kernel or its call returned (the caller asserts it did not).  Where
- * /proc cannot tell, a 50 ms pause makes it a plain negative check. */
-static void await_blocked(ft_worker_t *w, const int *done)
-{
-	long id = ft_worker_ident(w);
-	for (int i = 0; i < 10000; i++) {
-		if (__atomic_load_n(done, __ATOMIC_ACQUIRE))
-			return;
-		int r = in_wait_syscall(id);
-		if (r < 0) {
-			usleep(50000);
-			return;
-		}
-		if (r > 0)
-			return;
-		usleep(1000);
-	}
-}
-
-static ft_worker_t *start(ft_target_fn fn, unsigned flags)
-{
-	ft_worker_t *w = ft_worker_new(NULL, fn, NULL, flags);
-	cr_assert_not_null(w);
-	cr_assert_eq(ft_worker_start(w), 0);
-	return w;
-}
-
-static void join(ft_worker_t *w)
-{
-	cr_assert_eq(ft_worker_join(w, 30.0), 0);
-	ft_worker_free(w);
-}
-
 Test(semaphore, negative_value_rejected, .timeout = FT_TEST_TIMEOUT)
 {
 	errno = 0;
@@ -133,9 +56,9 @@ Test(semaphore, acquire_and_release_codes, .timeout = FT_TEST_TIMEOUT)
 	cr_assert_eq(ft_semaphore_acquire(s, 0), 0);
 	cr_assert_eq(ft_semaphore_value(s), 0);
 	cr_assert_eq(ft_semaphore_acquire(s, 0), -EAGAIN);
-	double t0 = now();
+	double t0 = ft_test_now();
 	cr_assert_eq(ft_semaphore_acquire(s, 0.05), -ETIMEDOUT);
-	cr_assert_geq(now() - t0, 0.05);
+	cr_assert_geq(ft_test_now() - t0, 0.05);
 	cr_assert_eq(ft_semaphore_value(s), 0);
 	cr_assert_eq(ft_semaphore_release(s, 0), -EINVAL);
 	cr_assert_eq(ft_semaphore_release(s, -1), -EINVAL);
@@ -196,8 +119,8 @@ static ft_worker_t *start_waiter(int i)
 	ft_worker_t *w = ft_worker_new(NULL, waiter, (void *)(intptr_t)i, 0);
 	cr_assert_not_null(w);
 	cr_assert_eq(ft_worker_start(w), 0);
-	cr_assert(spin_until(&sh->about[i]));
-	await_blocked(w, &sh->done[i]);
+	cr_assert(ft_test_spin_until(&sh->about[i]));
+	ft_test_await_blocked(w, &sh->done[i]);
 	cr_assert_eq(sh->done[i], 0, "waiter %d took from an empty semaphore", i);
 	return w;
 }
@@ -234,7 +157,7 @@ Test(semaphore, release_n_wakes_up_to_n_waiters, .timeout = FT_TEST_TIMEOUT)
 		cr_assert_eq(ft_semaphore_release(sem, 1), 0);
 		cr_assert(n_done_reaches(3));
 		for (int i = 0; i < WAITERS; i++) {
-			join(w[i]);
+			ft_test_join(w[i]);
 			cr_assert_eq(sh->rc[i], 0, "waiter %d: %d", i, sh->rc[i]);
 		}
 		cr_assert_eq(ft_semaphore_value(sem), 0);
@@ -253,7 +176,7 @@ Test(semaphore, release_more_than_waiters_keeps_the_rest,
 	ft_worker_t *w[2] = { start_waiter(0), start_waiter(1) };
 	cr_assert_eq(ft_semaphore_release(sem, 5), 0);
 	for (int i = 0; i < 2; i++) {
-		join(w[i]);
+		ft_test_join(w[i]);
 		cr_assert_eq(sh->rc[i], 0);
 	}
 	cr_assert_eq(ft_semaphore_value(sem), 3);
@@ -265,9 +188,9 @@ Test(semaphore, release_more_than_waiters_keeps_the_rest,
 static void timed_waiter(void *arg)
 {
 	(void)arg;
-	double t0 = now();
+	double t0 = ft_test_now();
 	sh->rc[0] = ft_semaphore_acquire(sem, 0.05);
-	sh->took = now() - t0;
+	sh->took = ft_test_now() - t0;
 	sh->rc[1] = ft_semaphore_acquire(sem, 0);
 }
 
@@ -282,14 +205,14 @@ Test(semaphore, between_workers, .timeout = FT_TEST_TIMEOUT)
 	sh = ft_test_shared(sizeof(*sh));
 	sem = ft_bounded_semaphore_new(1);
 	cr_assert_eq(ft_semaphore_acquire(sem, 0), 0);
-	join(start(timed_waiter, FT_WORKER_PROCESS));
+	ft_test_join(ft_test_start(timed_waiter, FT_WORKER_PROCESS));
 	cr_assert_eq(sh->rc[0], -ETIMEDOUT);
 	cr_assert_geq(sh->took, 0.05);
 	cr_assert_eq(sh->rc[1], -EAGAIN);
-	join(start(releaser, FT_WORKER_PROCESS));
+	ft_test_join(ft_test_start(releaser, FT_WORKER_PROCESS));
 	cr_assert_eq(sh->rc[2], 0, "a process worker gives back our unit");
 	cr_assert_eq(ft_semaphore_value(sem), 1);
-	join(start(releaser, FT_WORKER_THREAD));
+	ft_test_join(ft_test_start(releaser, FT_WORKER_THREAD));
 	cr_assert_eq(sh->rc[2], -EOVERFLOW, "seen by a thread worker too");
 	cr_assert_eq(ft_semaphore_value(sem), 1);
 }
@@ -304,7 +227,7 @@ Test(semaphore, freed_under_a_sleeping_acquirer_keeps_the_arena_sound,
 	sem = ft_semaphore_new(0);
 	ft_worker_t *w = start_waiter(0);
 	cr_assert_eq(ft_semaphore_free(sem), 0);
-	join(w);
+	ft_test_join(w);
 	cr_assert(sh->rc[0] == -EBADF || sh->rc[0] == -ETIMEDOUT,
 		  "an acquire in flight on a freed semaphore returned %d",
 		  sh->rc[0]);
