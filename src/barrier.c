@@ -47,7 +47,7 @@ FT_API ft_barrier_t *ft_barrier_new(unsigned parties, ft_action_fn action,
 		errno = EINVAL;
 		return NULL;
 	}
-	ft_barrier_t *b = ft__sync_alloc(sizeof(*b));
+	ft_barrier_t *b = ft__new_object(sizeof(*b));
 	if (!b)
 		return NULL;
 	b->parties = parties;
@@ -100,7 +100,7 @@ static int time_out(ft_barrier_t *b, double timeout)
 FT_API int ft_barrier_wait(ft_barrier_t *b, double timeout)
 {
 	struct timespec ts;
-	int r = ft__sync_check(b, FT__TAG_BARRIER);
+	int r = ft__check(b, FT__TAG_BARRIER);
 	if (r < 0)
 		return r;
 	if (timeout < 0)
@@ -158,7 +158,7 @@ FT_API int ft_barrier_wait(ft_barrier_t *b, double timeout)
 
 FT_API int ft_barrier_reset(ft_barrier_t *b)
 {
-	int r = ft__sync_check(b, FT__TAG_BARRIER);
+	int r = ft__check(b, FT__TAG_BARRIER);
 	if (r < 0)
 		return r;
 	lock(b);
@@ -179,7 +179,7 @@ FT_API int ft_barrier_reset(ft_barrier_t *b)
 
 FT_API int ft_barrier_abort(ft_barrier_t *b)
 {
-	int r = ft__sync_check(b, FT__TAG_BARRIER);
+	int r = ft__check(b, FT__TAG_BARRIER);
 	if (r < 0)
 		return r;
 	lock(b);
@@ -191,13 +191,13 @@ FT_API int ft_barrier_abort(ft_barrier_t *b)
 
 FT_API int ft_barrier_parties(ft_barrier_t *b)
 {
-	int r = ft__sync_check(b, FT__TAG_BARRIER);
+	int r = ft__check(b, FT__TAG_BARRIER);
 	return r < 0 ? r : (int)b->parties;
 }
 
 FT_API int ft_barrier_n_waiting(ft_barrier_t *b)
 {
-	int r = ft__sync_check(b, FT__TAG_BARRIER);
+	int r = ft__check(b, FT__TAG_BARRIER);
 	if (r < 0)
 		return r;
 	lock(b);
@@ -208,12 +208,12 @@ FT_API int ft_barrier_n_waiting(ft_barrier_t *b)
 
 FT_API int ft_barrier_broken(ft_barrier_t *b)
 {
-	int r = ft__sync_check(b, FT__TAG_BARRIER);
+	int r = ft__check(b, FT__TAG_BARRIER);
 	return r < 0 ? r : ft__load_relaxed(&b->state) == BROKEN;
 }
 
 FT_API int ft_barrier_free(ft_barrier_t *b)
 {
-	int r = ft__sync_check(b, FT__TAG_BARRIER);
+	int r = ft__check(b, FT__TAG_BARRIER);
 	return r < 0 ? r : ft__arena_free(b, FT__TAG_BARRIER);
 }

@@ -40,7 +40,7 @@ FT_API ft_condition_t *ft_condition_new(void *lock)
 			return NULL;
 		}
 	}
-	ft_condition_t *c = ft__sync_alloc(sizeof(*c));
+	ft_condition_t *c = ft__new_object(sizeof(*c));
 	if (!c)
 		return NULL;
 	bool own = !lock;
@@ -65,7 +65,7 @@ static uint32_t *lock_word(ft_condition_t *c)
 /* 0 if the caller holds the lock, else -EPERM (or the handle's error). */
 static int check_held(ft_condition_t *c)
 {
-	int r = ft__sync_check(c, FT__TAG_CONDITION);
+	int r = ft__check(c, FT__TAG_CONDITION);
 	if (r < 0)
 		return r;
 	if (ft__arena_check(c->lock, c->lock_tag) < 0)
@@ -77,7 +77,7 @@ static int check_held(ft_condition_t *c)
 
 FT_API int ft_condition_acquire(ft_condition_t *c, double timeout)
 {
-	int r = ft__sync_check(c, FT__TAG_CONDITION);
+	int r = ft__check(c, FT__TAG_CONDITION);
 	if (r < 0)
 		return r;
 	return c->lock_tag == FT__TAG_LOCK ? ft_lock_acquire(c->lock, timeout)
@@ -86,7 +86,7 @@ FT_API int ft_condition_acquire(ft_condition_t *c, double timeout)
 
 FT_API int ft_condition_release(ft_condition_t *c)
 {
-	int r = ft__sync_check(c, FT__TAG_CONDITION);
+	int r = ft__check(c, FT__TAG_CONDITION);
 	if (r < 0)
 		return r;
 	return c->lock_tag == FT__TAG_LOCK ? ft_lock_release(c->lock)
@@ -177,7 +177,7 @@ static int notify(ft_condition_t *c, uint32_t n)
 FT_API int ft_condition_notify(ft_condition_t *c, int n)
 {
 	if (n < 0) {
-		int r = ft__sync_check(c, FT__TAG_CONDITION);
+		int r = ft__check(c, FT__TAG_CONDITION);
 		return r < 0 ? r : -EINVAL;
 	}
 	return notify(c, (uint32_t)n);
@@ -190,7 +190,7 @@ FT_API int ft_condition_notify_all(ft_condition_t *c)
 
 FT_API int ft_condition_free(ft_condition_t *c)
 {
-	int r = ft__sync_check(c, FT__TAG_CONDITION);
+	int r = ft__check(c, FT__TAG_CONDITION);
 	if (r < 0)
 		return r;
 	void *own = c->owns_lock ? c->lock : NULL;

@@ -24,7 +24,7 @@ struct ft_event {
 
 FT_API ft_event_t *ft_event_new(void)
 {
-	ft_event_t *e = ft__sync_alloc(sizeof(*e));
+	ft_event_t *e = ft__new_object(sizeof(*e));
 	if (e)
 		ft__arena_publish(e, FT__TAG_EVENT);
 	return e;
@@ -32,7 +32,7 @@ FT_API ft_event_t *ft_event_new(void)
 
 FT_API int ft_event_set(ft_event_t *e)
 {
-	int r = ft__sync_check(e, FT__TAG_EVENT);
+	int r = ft__check(e, FT__TAG_EVENT);
 	if (r < 0)
 		return r;
 	uint32_t v = ft__load_relaxed(&e->word);
@@ -49,7 +49,7 @@ FT_API int ft_event_set(ft_event_t *e)
 
 FT_API int ft_event_clear(ft_event_t *e)
 {
-	int r = ft__sync_check(e, FT__TAG_EVENT);
+	int r = ft__check(e, FT__TAG_EVENT);
 	if (r < 0)
 		return r;
 	ft__fetch_and_acq_rel(&e->word, ~EV_SET);
@@ -58,14 +58,14 @@ FT_API int ft_event_clear(ft_event_t *e)
 
 FT_API int ft_event_is_set(ft_event_t *e)
 {
-	int r = ft__sync_check(e, FT__TAG_EVENT);
+	int r = ft__check(e, FT__TAG_EVENT);
 	return r < 0 ? r : (int)(ft__load_acquire(&e->word) & EV_SET);
 }
 
 FT_API int ft_event_wait(ft_event_t *e, double timeout)
 {
 	struct timespec ts;
-	int r = ft__sync_check(e, FT__TAG_EVENT);
+	int r = ft__check(e, FT__TAG_EVENT);
 	if (r < 0)
 		return r;
 	uint32_t v = ft__load_acquire(&e->word);
@@ -94,6 +94,6 @@ FT_API int ft_event_wait(ft_event_t *e, double timeout)
 
 FT_API int ft_event_free(ft_event_t *e)
 {
-	int r = ft__sync_check(e, FT__TAG_EVENT);
+	int r = ft__check(e, FT__TAG_EVENT);
 	return r < 0 ? r : ft__arena_free(e, FT__TAG_EVENT);
 }

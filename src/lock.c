@@ -37,22 +37,9 @@ void ft__sync_arm_exit_hook(void)
 	pthread_setspecific(exit_key, &ft__exit_hook_armed);
 }
 
-void *ft__sync_alloc(size_t size)
-{
-	int r = ft__ensure_init();
-	if (r < 0) {
-		errno = -r;
-		return NULL;
-	}
-	void *p = ft__arena_alloc(size);
-	if (!p)
-		errno = ENOMEM;
-	return p;
-}
-
 FT_API ft_lock_t *ft_lock_new(void)
 {
-	ft_lock_t *l = ft__sync_alloc(sizeof(*l));
+	ft_lock_t *l = ft__new_object(sizeof(*l));
 	if (l)
 		ft__arena_publish(l, FT__TAG_LOCK);
 	return l;
@@ -60,7 +47,7 @@ FT_API ft_lock_t *ft_lock_new(void)
 
 FT_API int ft_lock_acquire(ft_lock_t *l, double timeout)
 {
-	int r = ft__sync_check(l, FT__TAG_LOCK);
+	int r = ft__check(l, FT__TAG_LOCK);
 	if (r < 0)
 		return r;
 	r = ft__lockword_acquire(&l->word, ft__tid(), timeout);
@@ -71,7 +58,7 @@ FT_API int ft_lock_acquire(ft_lock_t *l, double timeout)
 
 FT_API int ft_lock_release(ft_lock_t *l)
 {
-	int r = ft__sync_check(l, FT__TAG_LOCK);
+	int r = ft__check(l, FT__TAG_LOCK);
 	if (r < 0)
 		return r;
 	uint32_t me = ft__tid();
@@ -92,7 +79,7 @@ FT_API int ft_lock_release(ft_lock_t *l)
 
 FT_API int ft_lock_locked(ft_lock_t *l)
 {
-	int r = ft__sync_check(l, FT__TAG_LOCK);
+	int r = ft__check(l, FT__TAG_LOCK);
 	if (r < 0)
 		return r;
 	return (ft__load_acquire(&l->word) & FT__LW_TID_MASK) != 0;
@@ -100,7 +87,7 @@ FT_API int ft_lock_locked(ft_lock_t *l)
 
 FT_API int ft_lock_free(ft_lock_t *l)
 {
-	int r = ft__sync_check(l, FT__TAG_LOCK);
+	int r = ft__check(l, FT__TAG_LOCK);
 	return r < 0 ? r : ft__arena_free(l, FT__TAG_LOCK);
 }
 

@@ -76,16 +76,12 @@ static uint32_t rec_len(const struct ft__ring *r, uint64_t at)
 
 ft_queue_t *ft__queue_new(int maxsize, uint32_t tag)
 {
-	int e = ft__ensure_init();
-	if (e < 0) {
-		errno = -e;
+	ft_queue_t *q = ft__new_object(sizeof(*q));
+	if (!q)
 		return NULL;
-	}
-	ft_queue_t *q = ft__arena_alloc(sizeof(*q));
-	struct ft__ring *r = q ? ring_new(INITIAL_RING) : NULL;
+	struct ft__ring *r = ring_new(INITIAL_RING);
 	if (!r) {
-		if (q)
-			ft__arena_free(q, FT__TAG_RESERVED);
+		ft__arena_free(q, FT__TAG_RESERVED);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -141,6 +137,31 @@ static int wait_on(ft_queue_t *q, uint32_t *seq, uint32_t *sleepers,
 	return r == -ETIMEDOUT ? r : 0;
 }
 
+/* A caller's deadline, computed only once it must wait: the fast path
+ * never reads the clock. */
+struct deadline {
+	double timeout;
+	bool set;
+	struct timespec ts;
+	const struct timespec *abs;
+};
+
+/* Wait once on @seq (the lock is held again on return): 0 to look again,
+ * or the code to give up with: -EAGAIN for a timeout of 0, -ETIMEDOUT once
+ * the deadline passed.  The caller gives up only if its condition still
+ * holds. */
+static int wait_turn(ft_queue_t *q, uint32_t *seq, uint32_t *sleepers,
+		     struct deadline *d)
+{
+	if (d->timeout == 0)
+		return -EAGAIN;
+	if (!d->set) {
+		d->abs = ft__deadline(d->timeout, &d->ts);
+		d->set = true;
+	}
+	return wait_on(q, seq, sleepers, d->abs);
+}
+
 /* Called with the lock held.  A sleeper counts itself (under the lock)
  * before it reads @seq and lets go, so with none counted there is nobody
  * to tell, and the shared word is not even touched. */
@@ -180,30 +201,19 @@ static int grow(ft_queue_t *q, uint64_t need)
 
 int ft__queue_put(ft_queue_t *q, const void *data, size_t len, double timeout)
 {
-	struct timespec ts;
-
 	if (!data && len)
 		return -EINVAL;
 	if (len > UINT32_MAX - 16 || footprint(len) > ft__arena_size())
 		return -ENOMEM;
 	uint64_t need = footprint(len);
-	const struct timespec *abs = NULL;
-	bool abs_set = false;
+	struct deadline d = { .timeout = timeout };
 
 	lock(q);
 	while (q->maxsize > 0 && q->count >= (uint32_t)q->maxsize) {
-		if (timeout == 0) {
+		int e = wait_turn(q, &q->get_seq, &q->putters, &d);
+		if (e < 0 && q->count >= (uint32_t)q->maxsize) {
 			unlock(q);
-			return -EAGAIN;
-		}
-		if (!abs_set) {
-			abs = ft__deadline(timeout, &ts);
-			abs_set = true;
-		}
-		if (wait_on(q, &q->get_seq, &q->putters, abs) == -ETIMEDOUT &&
-		    q->count >= (uint32_t)q->maxsize) {
-			unlock(q);
-			return -ETIMEDOUT;
+			return e;
 		}
 	}
 	struct ft__ring *r = q->ring;
@@ -231,26 +241,16 @@ int ft__queue_put(ft_queue_t *q, const void *data, size_t len, double timeout)
 int ft__queue_get(ft_queue_t *q, void *buf, size_t cap, size_t *len,
 		  void **out, double timeout)
 {
-	struct timespec ts;
-	const struct timespec *abs = NULL;
-	bool abs_set = false;
+	struct deadline d = { .timeout = timeout };
 
 	if (!len || (!out && !buf && cap))
 		return -EINVAL;
 	lock(q);
 	while (q->count == 0) {
-		if (timeout == 0) {
+		int e = wait_turn(q, &q->put_seq, &q->getters, &d);
+		if (e < 0 && q->count == 0) {
 			unlock(q);
-			return -EAGAIN;
-		}
-		if (!abs_set) {
-			abs = ft__deadline(timeout, &ts);
-			abs_set = true;
-		}
-		if (wait_on(q, &q->put_seq, &q->getters, abs) == -ETIMEDOUT &&
-		    q->count == 0) {
-			unlock(q);
-			return -ETIMEDOUT;
+			return e;
 		}
 	}
 	struct ft__ring *r = q->ring;
@@ -282,7 +282,7 @@ int ft__queue_get(ft_queue_t *q, void *buf, size_t cap, size_t *len,
 
 int ft__queue_free(ft_queue_t *q, uint32_t tag)
 {
-	int r = ft__queue_check(q, tag);
+	int r = ft__check(q, tag);
 	if (r < 0)
 		return r;
 	struct ft__ring *ring = q->ring;
@@ -302,7 +302,7 @@ FT_API ft_queue_t *ft_queue_new(int maxsize)
 FT_API int ft_queue_put(ft_queue_t *q, const void *data, size_t len,
 			double timeout)
 {
-	int r = ft__queue_check(q, FT__TAG_QUEUE);
+	int r = ft__check(q, FT__TAG_QUEUE);
 	return r < 0 ? r : ft__queue_put(q, data, len, timeout);
 }
 
@@ -314,7 +314,7 @@ FT_API int ft_queue_put_nowait(ft_queue_t *q, const void *data, size_t len)
 FT_API int ft_queue_get(ft_queue_t *q, void *buf, size_t cap, size_t *len,
 			double timeout)
 {
-	int r = ft__queue_check(q, FT__TAG_QUEUE);
+	int r = ft__check(q, FT__TAG_QUEUE);
 	return r < 0 ? r : ft__queue_get(q, buf, cap, len, NULL, timeout);
 }
 
@@ -327,7 +327,7 @@ FT_API int ft_queue_get_nowait(ft_queue_t *q, void *buf, size_t cap,
 FT_API int ft_queue_get_alloc(ft_queue_t *q, void **out, size_t *len,
 			      double timeout)
 {
-	int r = ft__queue_check(q, FT__TAG_QUEUE);
+	int r = ft__check(q, FT__TAG_QUEUE);
 	if (r < 0)
 		return r;
 	if (!out)
@@ -337,19 +337,19 @@ FT_API int ft_queue_get_alloc(ft_queue_t *q, void **out, size_t *len,
 
 FT_API int ft_queue_qsize(ft_queue_t *q)
 {
-	int r = ft__queue_check(q, FT__TAG_QUEUE);
+	int r = ft__check(q, FT__TAG_QUEUE);
 	return r < 0 ? r : (int)ft__load_relaxed(&q->count);
 }
 
 FT_API int ft_queue_empty(ft_queue_t *q)
 {
-	int r = ft__queue_check(q, FT__TAG_QUEUE);
+	int r = ft__check(q, FT__TAG_QUEUE);
 	return r < 0 ? r : ft__load_relaxed(&q->count) == 0;
 }
 
 FT_API int ft_queue_full(ft_queue_t *q)
 {
-	int r = ft__queue_check(q, FT__TAG_QUEUE);
+	int r = ft__check(q, FT__TAG_QUEUE);
 	if (r < 0)
 		return r;
 	return q->maxsize > 0 &&
@@ -358,7 +358,7 @@ FT_API int ft_queue_full(ft_queue_t *q)
 
 FT_API int ft_queue_task_done(ft_queue_t *q)
 {
-	int r = ft__queue_check(q, FT__TAG_QUEUE);
+	int r = ft__check(q, FT__TAG_QUEUE);
 	if (r < 0)
 		return r;
 	lock(q);
@@ -374,20 +374,15 @@ FT_API int ft_queue_task_done(ft_queue_t *q)
 
 FT_API int ft_queue_join(ft_queue_t *q, double timeout)
 {
-	struct timespec ts;
-	int r = ft__queue_check(q, FT__TAG_QUEUE);
+	struct deadline d = { .timeout = timeout };
+	int r = ft__check(q, FT__TAG_QUEUE);
 	if (r < 0)
 		return r;
-	const struct timespec *abs = ft__deadline(timeout, &ts);
 	lock(q);
 	while (q->unfinished > 0) {
-		if (timeout == 0) {
-			r = -EAGAIN;
-			break;
-		}
-		if (wait_on(q, &q->done_seq, &q->joiners, abs) == -ETIMEDOUT &&
-		    q->unfinished > 0) {
-			r = -ETIMEDOUT;
+		int e = wait_turn(q, &q->done_seq, &q->joiners, &d);
+		if (e < 0 && q->unfinished > 0) {
+			r = e;
 			break;
 		}
 	}
@@ -410,21 +405,21 @@ FT_API ft_simple_queue_t *ft_simple_queue_new(void)
 FT_API int ft_simple_queue_put(ft_simple_queue_t *sq, const void *data,
 			       size_t len)
 {
-	int r = ft__queue_check(sq, FT__TAG_SIMPLE_QUEUE);
+	int r = ft__check(sq, FT__TAG_SIMPLE_QUEUE);
 	return r < 0 ? r : ft__queue_put((ft_queue_t *)sq, data, len, FT_FOREVER);
 }
 
 FT_API int ft_simple_queue_get(ft_simple_queue_t *sq, void *buf, size_t cap,
 			       size_t *len, double timeout)
 {
-	int r = ft__queue_check(sq, FT__TAG_SIMPLE_QUEUE);
+	int r = ft__check(sq, FT__TAG_SIMPLE_QUEUE);
 	return r < 0 ? r
 		     : ft__queue_get((ft_queue_t *)sq, buf, cap, len, NULL, timeout);
 }
 
 FT_API int ft_simple_queue_empty(ft_simple_queue_t *sq)
 {
-	int r = ft__queue_check(sq, FT__TAG_SIMPLE_QUEUE);
+	int r = ft__check(sq, FT__TAG_SIMPLE_QUEUE);
 	return r < 0 ? r : ft__load_relaxed(&((ft_queue_t *)sq)->count) == 0;
 }
 

@@ -37,10 +37,4 @@ int ft__queue_get(ft_queue_t *q, void *buf, size_t cap, size_t *len,
 		  void **out, double timeout);
 int ft__queue_free(ft_queue_t *q, uint32_t tag);
 
-static inline int ft__queue_check(const void *q, uint32_t tag)
-{
-	int r = ft__ensure_init();
-	return r < 0 ? r : ft__arena_check(q, tag);
-}
-
 #endif

@@ -8,7 +8,7 @@
 
 FT_API ft_rlock_t *ft_rlock_new(void)
 {
-	ft_rlock_t *l = ft__sync_alloc(sizeof(*l));
+	ft_rlock_t *l = ft__new_object(sizeof(*l));
 	if (l)
 		ft__arena_publish(l, FT__TAG_RLOCK);
 	return l;
@@ -21,7 +21,7 @@ static bool owned_by(const struct ft_rlock *l, uint32_t tid)
 
 FT_API int ft_rlock_acquire(ft_rlock_t *l, double timeout)
 {
-	int r = ft__sync_check(l, FT__TAG_RLOCK);
+	int r = ft__check(l, FT__TAG_RLOCK);
 	if (r < 0)
 		return r;
 	uint32_t me = ft__tid();
@@ -41,7 +41,7 @@ FT_API int ft_rlock_acquire(ft_rlock_t *l, double timeout)
 
 FT_API int ft_rlock_release(ft_rlock_t *l)
 {
-	int r = ft__sync_check(l, FT__TAG_RLOCK);
+	int r = ft__check(l, FT__TAG_RLOCK);
 	if (r < 0)
 		return r;
 	if (!owned_by(l, ft__tid()))
@@ -56,7 +56,7 @@ FT_API int ft_rlock_release(ft_rlock_t *l)
 
 FT_API int ft_rlock_locked(ft_rlock_t *l)
 {
-	int r = ft__sync_check(l, FT__TAG_RLOCK);
+	int r = ft__check(l, FT__TAG_RLOCK);
 	if (r < 0)
 		return r;
 	return (ft__load_acquire(&l->word) & FT__LW_TID_MASK) != 0;
@@ -64,7 +64,7 @@ FT_API int ft_rlock_locked(ft_rlock_t *l)
 
 FT_API int ft_rlock_free(ft_rlock_t *l)
 {
-	int r = ft__sync_check(l, FT__TAG_RLOCK);
+	int r = ft__check(l, FT__TAG_RLOCK);
 	return r < 0 ? r : ft__arena_free(l, FT__TAG_RLOCK);
 }
 

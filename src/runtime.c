@@ -136,6 +136,19 @@ int ft__init_slow(void)
 	return r == -EALREADY ? 0 : r;
 }
 
+void *ft__new_object(size_t size)
+{
+	int r = ft__ensure_init();
+	if (r < 0) {
+		errno = -r;
+		return NULL;
+	}
+	void *p = ft__arena_alloc(size);
+	if (!p)
+		errno = ENOMEM;
+	return p;
+}
+
 FT_API int ft_init(const struct ft_config *cfg)
 {
 	return init_locked(cfg);

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+#include "arena.h"
 #include "atomic.h"
 
 /* 1 once set up, a negative errno if set-up failed, 0 before. */
@@ -22,5 +23,18 @@ static inline int ft__ensure_init(void)
 }
 
 extern bool ft__multiprocessing;
+
+/* Every call on a handle starts here: 0 if @obj is a live object of type
+ * @tag, -EINVAL for NULL, -EBADF otherwise, or the set-up error. */
+static inline int ft__check(const void *obj, uint32_t tag)
+{
+	int r = ft__ensure_init();
+	return r < 0 ? r : ft__arena_check(obj, tag);
+}
+
+/* Every constructor's allocation: zeroed arena memory for an object of
+ * @size, tagged RESERVED until published, or NULL with errno set (ENOMEM,
+ * or the set-up error). */
+void *ft__new_object(size_t size);
 
 #endif

@@ -22,7 +22,7 @@ static ft_semaphore_t *make(int value, bool bounded)
 		errno = EINVAL;
 		return NULL;
 	}
-	ft_semaphore_t *s = ft__sync_alloc(sizeof(*s));
+	ft_semaphore_t *s = ft__new_object(sizeof(*s));
 	if (!s)
 		return NULL;
 	s->value = (uint32_t)value;
@@ -54,7 +54,7 @@ static bool try_take(ft_semaphore_t *s)
 FT_API int ft_semaphore_acquire(ft_semaphore_t *s, double timeout)
 {
 	struct timespec ts;
-	int r = ft__sync_check(s, FT__TAG_SEMAPHORE);
+	int r = ft__check(s, FT__TAG_SEMAPHORE);
 	if (r < 0)
 		return r;
 	if (try_take(s))
@@ -83,7 +83,7 @@ FT_API int ft_semaphore_acquire(ft_semaphore_t *s, double timeout)
 
 FT_API int ft_semaphore_release(ft_semaphore_t *s, int n)
 {
-	int r = ft__sync_check(s, FT__TAG_SEMAPHORE);
+	int r = ft__check(s, FT__TAG_SEMAPHORE);
 	if (r < 0)
 		return r;
 	if (n < 1)
@@ -104,12 +104,12 @@ FT_API int ft_semaphore_release(ft_semaphore_t *s, int n)
 
 FT_API int ft_semaphore_value(ft_semaphore_t *s)
 {
-	int r = ft__sync_check(s, FT__TAG_SEMAPHORE);
+	int r = ft__check(s, FT__TAG_SEMAPHORE);
 	return r < 0 ? r : (int)ft__load_acquire(&s->value);
 }
 
 FT_API int ft_semaphore_free(ft_semaphore_t *s)
 {
-	int r = ft__sync_check(s, FT__TAG_SEMAPHORE);
+	int r = ft__check(s, FT__TAG_SEMAPHORE);
 	return r < 0 ? r : ft__arena_free(s, FT__TAG_SEMAPHORE);
 }

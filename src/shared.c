@@ -8,21 +8,13 @@
 
 FT_API void *ft_shared_alloc(size_t size)
 {
-	int r = ft__ensure_init();
-	if (r < 0) {
-		errno = -r;
-		return NULL;
-	}
 	if (size == 0) {
 		errno = EINVAL;
 		return NULL;
 	}
-	void *p = ft__arena_alloc(size);
-	if (!p) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	ft__arena_publish(p, FT__TAG_SHARED);
+	void *p = ft__new_object(size);
+	if (p)
+		ft__arena_publish(p, FT__TAG_SHARED);
 	return p;
 }
 

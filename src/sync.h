@@ -41,18 +41,6 @@ static inline void ft__sync_note_taken(void)
 	ft__locks_taken++;
 }
 
-/* Handle check shared by every primitive: 0, -EINVAL (NULL), -EBADF, or
- * the set-up error. */
-static inline int ft__sync_check(const void *obj, uint32_t tag)
-{
-	int r = ft__ensure_init();
-	return r < 0 ? r : ft__arena_check(obj, tag);
-}
-
-/* Allocate a zeroed object of @size for a constructor, or NULL with errno
- * set (ENOMEM, or the set-up error). */
-void *ft__sync_alloc(size_t size);
-
 /* RLock internals, for Condition: release every level (returns the depth
  * it had), and take it back at that depth. */
 uint32_t ft__rlock_release_all(struct ft_rlock *l);

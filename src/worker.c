@@ -12,12 +12,6 @@
 
 #define PUBLIC_FLAGS (FT_WORKER_DAEMON | FT_WORKER_PROCESS | FT_WORKER_THREAD)
 
-int ft__worker_check(const ft_worker_t *w)
-{
-	int r = ft__ensure_init();
-	return r < 0 ? r : ft__arena_check(w, FT__TAG_WORKER);
-}
-
 static int set_name(ft_worker_t *w, const char *name)
 {
 	size_t n = strlen(name);
@@ -44,11 +38,9 @@ FT_API ft_worker_t *ft_worker_new(const char *name, ft_target_fn target,
 		errno = ENAMETOOLONG;
 		return NULL;
 	}
-	ft_worker_t *w = ft__arena_alloc(sizeof(*w));
-	if (!w) {
-		errno = ENOMEM;
+	ft_worker_t *w = ft__new_object(sizeof(*w));
+	if (!w)
 		return NULL;
-	}
 	w->flags = flags;
 	w->target = target;
 	w->arg = arg;
@@ -63,12 +55,12 @@ FT_API ft_worker_t *ft_worker_new(const char *name, ft_target_fn target,
 
 FT_API const char *ft_worker_name(ft_worker_t *w)
 {
-	return ft__worker_check(w) < 0 ? NULL : w->name;
+	return ft__check(w, FT__TAG_WORKER) < 0 ? NULL : w->name;
 }
 
 FT_API int ft_worker_set_name(ft_worker_t *w, const char *name)
 {
-	int r = ft__worker_check(w);
+	int r = ft__check(w, FT__TAG_WORKER);
 	if (r < 0)
 		return r;
 	if (!name)
@@ -78,13 +70,13 @@ FT_API int ft_worker_set_name(ft_worker_t *w, const char *name)
 
 FT_API int ft_worker_daemon(ft_worker_t *w)
 {
-	int r = ft__worker_check(w);
+	int r = ft__check(w, FT__TAG_WORKER);
 	return r < 0 ? r : !!(w->flags & FT_WORKER_DAEMON);
 }
 
 FT_API int ft_worker_set_daemon(ft_worker_t *w, bool daemon)
 {
-	int r = ft__worker_check(w);
+	int r = ft__check(w, FT__TAG_WORKER);
 	if (r < 0)
 		return r;
 	if (ft__worker_phase(w) != W_NEW || (w->flags & (W_MAIN | W_DUMMY)))
@@ -98,7 +90,7 @@ FT_API int ft_worker_set_daemon(ft_worker_t *w, bool daemon)
 
 FT_API long ft_worker_ident(ft_worker_t *w)
 {
-	int r = ft__worker_check(w);
+	int r = ft__check(w, FT__TAG_WORKER);
 	if (r < 0)
 		return r;
 	if (ft__worker_phase(w) == W_NEW)
@@ -116,7 +108,7 @@ FT_API long ft_worker_ident(ft_worker_t *w)
 
 FT_API int ft_worker_is_alive(ft_worker_t *w)
 {
-	int r = ft__worker_check(w);
+	int r = ft__check(w, FT__TAG_WORKER);
 	if (r < 0)
 		return r;
 	if (ft__worker_phase(w) != W_RUNNING)
@@ -130,7 +122,7 @@ FT_API int ft_worker_is_alive(ft_worker_t *w)
 
 FT_API int ft_worker_exitcode(ft_worker_t *w, int *code)
 {
-	int r = ft__worker_check(w);
+	int r = ft__check(w, FT__TAG_WORKER);
 	if (r < 0)
 		return r;
 	if (!code)
@@ -165,7 +157,7 @@ void ft__worker_finish(ft_worker_t *w, int code)
 
 FT_API int ft_worker_free(ft_worker_t *w)
 {
-	int r = ft__worker_check(w);
+	int r = ft__check(w, FT__TAG_WORKER);
 	if (r < 0)
 		return r;
 	/* The main and dummy records belong to their threads. */

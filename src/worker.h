@@ -51,7 +51,6 @@ struct ft_worker {
 	char name[FT_WORKER_NAME_MAX + 1];
 };
 
-int ft__worker_check(const ft_worker_t *w);
 static inline uint32_t ft__worker_phase(const ft_worker_t *w)
 {
 	return __atomic_load_n(&w->state, __ATOMIC_ACQUIRE) & W_PHASE;

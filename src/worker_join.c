@@ -2,6 +2,7 @@
 #include <errno.h>
 
 #include "atomic.h"
+#include "runtime.h"
 #include "wait.h"
 #include "worker.h"
 
@@ -35,7 +36,7 @@ int ft__join(ft_worker_t *w, const struct timespec *abs)
 FT_API int ft_worker_join(ft_worker_t *w, double timeout)
 {
 	struct timespec ts;
-	int r = ft__worker_check(w);
+	int r = ft__check(w, FT__TAG_WORKER);
 
 	if (r < 0)
 		return r;

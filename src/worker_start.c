@@ -112,7 +112,7 @@ int ft__spawn_process(ft_worker_t *w, const sigset_t *mask)
 
 FT_API int ft_worker_start(ft_worker_t *w)
 {
-	int r = ft__worker_check(w);
+	int r = ft__check(w, FT__TAG_WORKER);
 	if (r < 0)
 		return r;
 	uint32_t v = W_NEW;
