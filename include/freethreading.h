@@ -446,14 +446,19 @@ FT_API int ft_barrier_free(ft_barrier_t *b);
  * and get copies it out, so both backends behave alike.  Strict FIFO
  * across all producers.
  *
+ * Producers and consumers have a lock each, so a put and a get run at
+ * the same time; they wait for each other only when the queue is full or
+ * empty.
+ *
  * A worker killed in the middle of a put or a get leaves the queue
  * consistent: a message is published by one store after it is fully
- * copied in and removed by one store after it is copied out, so no torn
- * or duplicated message is ever delivered, the next caller repairs the
- * counts (the queue's lock is an owner word), and every message whose put
- * returned 0 is delivered exactly once.  A put interrupted by death has
- * landed only if it got as far as publishing; a get interrupted by death
- * leaves its message queued for the next get.
+ * copied in and removed by one store after it is copied out (the same
+ * stores carry the counts), so no torn or duplicated message is ever
+ * delivered, and every message whose put returned 0 is delivered exactly
+ * once.  A put interrupted by death has landed only if it got as far as
+ * publishing; a get interrupted by death leaves its message queued for the
+ * next get unless it got as far as removing it.  The dead worker's side
+ * lock is freed and sleepers are woken by the worker supervisor.
  */
 
 typedef struct ft_queue ft_queue_t;

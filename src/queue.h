@@ -2,6 +2,14 @@
 /*
  * Layer 5: message queues.  Queue and SimpleQueue share one structure and
  * its operations; they differ in their tag and in task accounting.
+ *
+ * Producers and consumers are two sides, each with its own owner word, so
+ * a put and a get never wait for each other.  What crosses between them is
+ * two words: the producers' tail and the consumers' head, each a packed
+ * { message counter, byte counter } published with one store (queue.c).
+ * Fields are grouped by who writes them, one group per 128 bytes (two
+ * cache lines, which some CPUs fetch as a pair), so the sides do not
+ * steal each other's lines.
  */
 #ifndef FT_QUEUE_H
 #define FT_QUEUE_H
@@ -15,19 +23,56 @@
 
 struct ft__ring;
 
+/*
+ * A published position: the low half counts messages, the high half
+ * counts bytes in units of 8 (records are 8-aligned).  Both wrap at 2^32,
+ * which is harmless while a ring holds fewer than 2^32 records and 2^35
+ * bytes.  Sleepers wait on the message half: every put (tail) or get
+ * (head) changes it.
+ */
+union ft__queue_pos {
+	uint64_t word;
+	uint32_t half[2];
+};
+
+#define FT__QUEUE_GROUP 128
+
 struct ft_queue {
-	uint32_t lock;       /* owner word guarding every field below; first,
-			      * for the repair pass (repair.c) */
-	uint32_t put_seq;    /* futex word: bumped by each put (getters wait) */
-	uint32_t get_seq;    /* futex word: bumped by each get (putters wait) */
-	uint32_t done_seq;   /* futex word: bumped when unfinished hits 0 */
-	int32_t maxsize;     /* messages; <= 0 unbounded */
-	uint32_t count;      /* messages in the ring (repairable from it) */
-	uint32_t unfinished; /* messages put and not yet task_done */
-	uint32_t getters;    /* sleeping in get: a put must wake */
-	uint32_t putters;    /* sleeping in put: a get must wake */
-	uint32_t joiners;    /* sleeping in join */
+	/* Read by everyone; ring switched only under both locks.  First:
+	 * this line holds the arena's block header too, which every call
+	 * reads for its handle check, so nothing hot may be written here. */
+	int32_t maxsize;       /* messages; <= 0 unbounded */
+	uint32_t unused;
 	struct ft__ring *ring;
+	char pad_ro[FT__QUEUE_GROUP - 16];
+
+	/* Written by producers, under put_lock. */
+	uint32_t put_lock;     /* owner word of the producing side */
+	uint32_t put_flowing;  /* the last put found room without waiting */
+	uint64_t head_seen;    /* producers' last look at head */
+	char pad0[FT__QUEUE_GROUP - 16];
+
+	/* Published by producers; getters written by sleeping consumers. */
+	union ft__queue_pos tail;
+	uint32_t getters;      /* consumers asleep on tail */
+	char pad1[FT__QUEUE_GROUP - 12];
+
+	/* Written by consumers, under get_lock. */
+	uint32_t get_lock;     /* owner word of the consuming side */
+	uint32_t get_flowing;  /* the last get found a message without waiting */
+	uint64_t tail_seen;    /* consumers' last look at tail */
+	char pad2[FT__QUEUE_GROUP - 16];
+
+	/* Published by consumers; putters written by sleeping producers. */
+	union ft__queue_pos head;
+	uint32_t putters;      /* producers asleep on head */
+	char pad3[FT__QUEUE_GROUP - 12];
+
+	/* Task accounting (Queue only): unfinished = puts - done. */
+	uint32_t done;         /* task_done calls; joiners sleep on it */
+	uint32_t joiners;
+	char pad4[FT__QUEUE_GROUP - 8];
+
 };
 
 ft_queue_t *ft__queue_new(int maxsize, uint32_t tag);
@@ -35,6 +80,11 @@ int ft__queue_put(ft_queue_t *q, const void *data, size_t len, double timeout);
 /* @out non-NULL: copy into malloc'd memory instead of @buf/@cap. */
 int ft__queue_get(ft_queue_t *q, void *buf, size_t cap, size_t *len,
 		  void **out, double timeout);
+/* Messages queued now, read without a lock. */
+uint32_t ft__queue_count(ft_queue_t *q);
 int ft__queue_free(ft_queue_t *q, uint32_t tag);
+
+/* For the repair pass: free the owner words of dead holders. */
+void ft__queue_repair(ft_queue_t *q);
 
 #endif

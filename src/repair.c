@@ -10,6 +10,7 @@
 
 #include "arena.h"
 #include "lockword.h"
+#include "queue.h"
 #include "sys.h"
 #include "worker.h"
 
@@ -48,10 +49,12 @@ void ft__repair_dead_owners(void)
 		case FT__TAG_LOCK:
 		case FT__TAG_RLOCK:
 		case FT__TAG_BARRIER:
-		case FT__TAG_QUEUE:
-		case FT__TAG_SIMPLE_QUEUE:
 			/* Each of these begins with its owner word. */
 			ft__lockword_repair(p);
+			break;
+		case FT__TAG_QUEUE:
+		case FT__TAG_SIMPLE_QUEUE:
+			ft__queue_repair(p);
 			break;
 		}
 	}

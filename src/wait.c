@@ -41,6 +41,20 @@ bool ft__spin_while_slow(const uint32_t *word, uint32_t val)
 	}
 }
 
+void ft__spin_pause(unsigned ns)
+{
+	if (!ft__spin_ns)
+		return;
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		for (int i = 0; i < 8; i++)
+			ft__cpu_relax();
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) <
+		 (long)ns);
+}
+
 void ft__wait_select(int want)
 {
 	choose_spin();

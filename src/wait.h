@@ -79,6 +79,13 @@ static inline bool ft__spin_while(const uint32_t *word, uint32_t val)
 	return ft__spin_ns && ft__spin_while_slow(word, val);
 }
 
+/*
+ * Stay off shared memory for about @ns, pausing the CPU: lets a partner
+ * that streams into a shared buffer fill several cache lines before we
+ * come to read them.  No-op where ft__spin_ns is 0 (one CPU).
+ */
+void ft__spin_pause(unsigned ns);
+
 /* Wait until one of @fds is ready: count ready, or -ETIMEDOUT.  poll(2)
  * underneath: readiness of pidfds is what it is used for. */
 int ft__wait_fds(struct pollfd *fds, unsigned n, const struct timespec *abs);

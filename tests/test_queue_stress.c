@@ -108,10 +108,11 @@ static void mpmc_consumer(void *arg)
 	}
 }
 
-static void run_mpmc(const unsigned *prod_kinds, const unsigned *cons_kinds)
+static void run_mpmc(int maxsize, const unsigned *prod_kinds,
+		     const unsigned *cons_kinds)
 {
 	ms = ft_test_shared(sizeof(*ms));
-	q = ft_queue_new(32);
+	q = ft_queue_new(maxsize);
 	cr_assert_not_null(q);
 	ft_worker_t *c[NCONS], *p[NPROD];
 	for (uintptr_t i = 0; i < NCONS; i++) {
@@ -146,7 +147,16 @@ static void run_mpmc(const unsigned *prod_kinds, const unsigned *cons_kinds)
 Test(queue_stress, mpmc_backend_workers, .timeout = FT_TEST_TIMEOUT)
 {
 	static const unsigned pk[NPROD] = { 0, 0, 0 }, ck[NCONS] = { 0, 0 };
-	run_mpmc(pk, ck);
+	run_mpmc(32, pk, ck);
+}
+
+/* Unbounded, so producers that run ahead make the ring grow (16 KiB at
+ * first, ~1.5 MB put in all) while consumers are getting: growth takes
+ * both sides' locks and moves the queued bytes under their feet. */
+Test(queue_stress, mpmc_growing_ring, .timeout = FT_TEST_TIMEOUT)
+{
+	static const unsigned pk[NPROD] = { 0, 0, 0 }, ck[NCONS] = { 0, 0 };
+	run_mpmc(0, pk, ck);
 }
 
 Test(queue_stress, mpmc_mixed_workers, .timeout = FT_TEST_TIMEOUT)
@@ -154,7 +164,7 @@ Test(queue_stress, mpmc_mixed_workers, .timeout = FT_TEST_TIMEOUT)
 	static const unsigned pk[NPROD] = { FT_WORKER_PROCESS, FT_WORKER_THREAD,
 					    FT_WORKER_PROCESS };
 	static const unsigned ck[NCONS] = { FT_WORKER_THREAD, FT_WORKER_PROCESS };
-	run_mpmc(pk, ck);
+	run_mpmc(32, pk, ck);
 }
 
 /* ------------------------------------------------------ kill in the middle */
