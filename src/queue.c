@@ -38,7 +38,7 @@
 #include "wait.h"
 
 #define INITIAL_RING 16384u
-#define MAX_RING ((uint64_t)1 << 34)  /* byte counters wrap at 2^35 */
+#define MAX_RING ((uint64_t)1 << 33)  /* < 2^31 records of 8 bytes */
 #define REC_HDR 8u
 /* How long a side that was streaming stays off the other side's lines
  * when it first finds the queue full or empty (see wait_on). */
@@ -62,9 +62,14 @@ struct ft__ring {
 
 /* ------------------------------------------------------------ positions */
 
+/* In the low half: set on the value a sleeper waits on.  The next publish
+ * replaces the value (without it) and so learns that it must wake. */
+#define POS_SLEEPER ((uint64_t)0x80000000u)
+#define MSG_MASK 0x7fffffffu
+
 static uint32_t pos_msgs(uint64_t pos)
 {
-	return (uint32_t)pos;
+	return (uint32_t)pos & MSG_MASK;
 }
 
 /* The byte counter, modulo 2^35. */
@@ -75,14 +80,14 @@ static uint64_t pos_bytes(uint64_t pos)
 
 static uint64_t pos_next(uint64_t pos, uint64_t footprint)
 {
-	uint32_t msgs = (uint32_t)pos + 1;
+	uint32_t msgs = ((uint32_t)pos + 1) & MSG_MASK;
 	uint32_t units = (uint32_t)(pos >> 32) + (uint32_t)(footprint >> 3);
 	return (uint64_t)units << 32 | msgs;
 }
 
 static uint32_t pos_count(uint64_t tail, uint64_t head)
 {
-	return pos_msgs(tail) - pos_msgs(head);
+	return (pos_msgs(tail) - pos_msgs(head)) & MSG_MASK;
 }
 
 static uint64_t pos_used(uint64_t tail, uint64_t head)
@@ -171,14 +176,22 @@ static void side_unlock(uint32_t *lock)
 	ft__lockword_release(lock);
 }
 
-/* Publish @pos as the new value of @at (tail or head); true if a sleeper
- * on the other side may need waking.  The store and the look at
- * *@sleepers are the waker's half of the handshake in wait_on(). */
-static bool publish(union ft__queue_pos *at, uint64_t pos,
-		    const uint32_t *sleepers)
+/* Publish @pos as the new value of @at (tail or head): true if a sleeper
+ * marked the value it replaces, so one must be woken.  Release orders the
+ * record (put) or the copy out (get) before the position; acquire pairs
+ * with the sleeper's mark, so what it did before is visible to the wake. */
+static bool publish(union ft__queue_pos *at, uint64_t pos)
 {
-	ft__store_seq_cst(&at->word, pos);
-	return ft__load_seq_cst(sleepers) != 0;
+	return ft__xchg_acq_rel(&at->word, pos) & POS_SLEEPER;
+}
+
+/* Mark the current value of @at as slept on (no-op if it is). */
+static uint64_t mark_sleeper(union ft__queue_pos *at, uint64_t v)
+{
+	while (!(v & POS_SLEEPER) &&
+	       !ft__cas_acq_rel(&at->word, &v, v | POS_SLEEPER))
+		;
+	return v | POS_SLEEPER;
 }
 
 /* A caller's deadline, computed only once it must wait: the fast path
@@ -190,13 +203,16 @@ struct deadline {
 	const struct timespec *abs;
 };
 
-/* ft__spin_while, looking only every BATCH_NS: each look takes the
- * line from the writer, who must take it back to write the next one. */
-static bool poll_sparsely(const uint32_t *word, uint32_t seen)
+/* Spin while @at's message count is @seen, for at most ft__spin_ns:
+ * true if it moved.  @sparse: look only every BATCH_NS (each look takes
+ * the line from the writer, who must take it back to write the next). */
+static bool spin_while_at(union ft__queue_pos *at, uint32_t seen, bool sparse)
 {
+	if (!sparse)
+		return ft__spin_while_masked(pos_futex(at), seen, MSG_MASK);
 	for (unsigned ns = 0; ns < ft__spin_ns; ns += BATCH_NS) {
 		ft__spin_pause(BATCH_NS);
-		if (ft__load_relaxed(word) != seen)
+		if (pos_msgs(ft__load_relaxed(&at->word)) != seen)
 			return true;
 	}
 	return false;
@@ -219,9 +235,16 @@ static bool poll_sparsely(const uint32_t *word, uint32_t seen)
  * owns; a side that waited last time (request/reply, sparse traffic)
  * polls at once.
  *
- * A sleeper counts itself in *@sleepers and then looks at @at again; the
- * other side stores @at and then looks at *@sleepers (publish()).  With
- * both pairs sequentially consistent, one of them sees the other.
+ * Sleeping is the owner word's protocol applied to a position: the
+ * sleeper marks the very value it waits on (CAS), so a publish either
+ * comes first (the CAS fails and the sleeper sees the new count) or
+ * replaces the marked value and wakes one sleeper.  Only the first
+ * publish after a mark wakes; later ones make no syscall while the woken
+ * sleeper waits for a CPU.  With several sleepers one wake leaves the
+ * others on a value no longer marked, so each sleeper leaving marks the
+ * current value again while others sleep (*@sleepers counts them), and
+ * after each put or get the caller passes a wake on (pass_wake()) if its
+ * side still has sleepers and the other side left them something to do.
  */
 static int wait_on(uint32_t *lock, union ft__queue_pos *at, uint32_t *sleepers,
 		   uint32_t seen, bool flowing, struct deadline *d)
@@ -234,18 +257,31 @@ static int wait_on(uint32_t *lock, union ft__queue_pos *at, uint32_t *sleepers,
 	}
 	side_unlock(lock);
 	int r = 0;
-	if (!(flowing ? poll_sparsely(pos_futex(at), seen)
-		      : ft__spin_while(pos_futex(at), seen))) {
-		ft__fetch_add_seq_cst(sleepers, 1u);
-		if (pos_msgs(ft__load_seq_cst(&at->word)) == seen)
-			r = ft__wait(pos_futex(at), seen, d->abs);
-		ft__fetch_sub_release(sleepers, 1u);
+	if (!spin_while_at(at, seen, flowing)) {
+		ft__fetch_add_acq_rel(sleepers, 1u);
+		uint64_t v = ft__load_acquire(&at->word);
+		if (pos_msgs(v) == seen) {
+			v = mark_sleeper(at, v);
+			if (pos_msgs(v) == seen)
+				r = ft__wait(pos_futex(at), (uint32_t)v, d->abs);
+		}
+		if (ft__fetch_add_acq_rel(sleepers, (uint32_t)-1) > 1)
+			mark_sleeper(at, ft__load_relaxed(&at->word));
 	}
 	side_lock(lock);
 	return r == -ETIMEDOUT ? r : 0;
 }
 
 /* ------------------------------------------------------------- producers */
+
+/* With put_lock held after a put, other producers asleep: if the queue
+ * still has room, pass a wake on (wait_on). */
+static void wake_putter_if_room(ft_queue_t *q, uint64_t t)
+{
+	q->head_seen = ft__load_acquire(&q->head.word);
+	if (pos_count(t, q->head_seen) < (uint32_t)q->maxsize)
+		ft__wake(pos_futex(&q->head), 1);
+}
 
 /* With put_lock held: true if a bounded queue holds maxsize messages
  * before tail @t.  Looks at head only when the cached copy says full. */
@@ -336,6 +372,8 @@ int ft__queue_put(ft_queue_t *q, const void *data, size_t len, double timeout)
 		if (pos_used(t, q->head_seen) + need > r->size) {
 			int e = grow(q, t, need);
 			if (e < 0) {
+				if (waited && ft__load_relaxed(&q->putters))
+					wake_putter_if_room(q, t);
 				side_unlock(&q->put_lock);
 				return e;
 			}
@@ -348,8 +386,11 @@ int ft__queue_put(ft_queue_t *q, const void *data, size_t len, double timeout)
 	if (len)
 		ring_write(r, at + REC_HDR, data, len);
 	/* The publishing store: the record is whole before tail covers it. */
-	bool wake = publish(&q->tail, pos_next(t, need), &q->getters);
+	uint64_t next = pos_next(t, need);
+	bool wake = publish(&q->tail, next);
 	q->put_flowing = !waited;
+	if (waited && ft__load_relaxed(&q->putters))
+		wake_putter_if_room(q, next);
 	side_unlock(&q->put_lock);
 	if (wake)
 		ft__wake(pos_futex(&q->tail), 1);
@@ -357,6 +398,15 @@ int ft__queue_put(ft_queue_t *q, const void *data, size_t len, double timeout)
 }
 
 /* ------------------------------------------------------------- consumers */
+
+/* With get_lock held after a get, other consumers asleep: if messages
+ * remain, pass a wake on (wait_on). */
+static void wake_getter_if_more(ft_queue_t *q, uint64_t h)
+{
+	q->tail_seen = ft__load_acquire(&q->tail.word);
+	if (pos_msgs(q->tail_seen) != pos_msgs(h))
+		ft__wake(pos_futex(&q->tail), 1);
+}
 
 /* With get_lock held: true if nothing lies past head @h.  Looks at tail
  * only when the cached copy says empty. */
@@ -367,6 +417,15 @@ static bool empty_at(ft_queue_t *q, uint64_t h)
 	/* Acquire pairs with the producers' publish: the record is whole. */
 	q->tail_seen = ft__load_acquire(&q->tail.word);
 	return pos_msgs(q->tail_seen) == pos_msgs(h);
+}
+
+/* Give up get_lock without taking the message at @h: if we slept, it may
+ * be what a wake given to us was for, so pass it on. */
+static void leave_message(ft_queue_t *q, uint64_t h, bool waited)
+{
+	if (waited && ft__load_relaxed(&q->getters))
+		wake_getter_if_more(q, h);
+	side_unlock(&q->get_lock);
 }
 
 int ft__queue_get(ft_queue_t *q, void *buf, size_t cap, size_t *len,
@@ -398,11 +457,11 @@ int ft__queue_get(ft_queue_t *q, void *buf, size_t cap, size_t *len,
 		 * message queued, as a too-small buffer does. */
 		buf = malloc(n ? n : 1);
 		if (!buf) {
-			side_unlock(&q->get_lock);
+			leave_message(q, h, waited);
 			return -ENOMEM;
 		}
 	} else if (n > cap) {
-		side_unlock(&q->get_lock);
+		leave_message(q, h, waited);
 		return -EMSGSIZE;
 	}
 	if (n)
@@ -412,10 +471,12 @@ int ft__queue_get(ft_queue_t *q, void *buf, size_t cap, size_t *len,
 	uint64_t next = pos_next(h, footprint(n));
 	bool wake = false;
 	if (q->maxsize > 0)
-		wake = publish(&q->head, next, &q->putters);
+		wake = publish(&q->head, next);
 	else
 		ft__store_release(&q->head.word, next);
 	q->get_flowing = !waited;
+	if (waited && ft__load_relaxed(&q->getters))
+		wake_getter_if_more(q, next);
 	side_unlock(&q->get_lock);
 	if (wake)
 		ft__wake(pos_futex(&q->head), 1);
@@ -442,7 +503,8 @@ void ft__queue_repair(ft_queue_t *q)
 {
 	ft__lockword_repair(&q->put_lock);
 	ft__lockword_repair(&q->get_lock);
-	/* A worker may have died between publishing and waking. */
+	/* A worker may have died between publishing and waking, or woken
+	 * and died before passing the wake on. */
 	if (ft__load_acquire(&q->getters))
 		ft__wake(pos_futex(&q->tail), INT_MAX);
 	if (ft__load_acquire(&q->putters))
@@ -526,10 +588,10 @@ FT_API int ft_queue_full(ft_queue_t *q)
 	return q->maxsize > 0 && ft__queue_count(q) >= (uint32_t)q->maxsize;
 }
 
-/* unfinished = puts - done, both modulo 2^32. */
+/* unfinished = puts - done, both modulo 2^31. */
 static uint32_t unfinished(ft_queue_t *q, uint32_t done)
 {
-	return pos_msgs(ft__load_seq_cst(&q->tail.word)) - done;
+	return (pos_msgs(ft__load_seq_cst(&q->tail.word)) - done) & MSG_MASK;
 }
 
 FT_API int ft_queue_task_done(ft_queue_t *q)
@@ -541,10 +603,11 @@ FT_API int ft_queue_task_done(ft_queue_t *q)
 	do {
 		if (unfinished(q, done) == 0)
 			return -EOVERFLOW;
-	} while (!ft__cas_seq_cst(&q->done, &done, done + 1));
+	} while (!ft__cas_seq_cst(&q->done, &done, (done + 1) & MSG_MASK));
 	/* The CAS and the look at joiners are the waker's half of the
 	 * handshake in ft_queue_join(). */
-	if (unfinished(q, done + 1) == 0 && ft__load_seq_cst(&q->joiners))
+	if (unfinished(q, (done + 1) & MSG_MASK) == 0 &&
+	    ft__load_seq_cst(&q->joiners))
 		ft__wake(&q->done, INT_MAX);
 	return 0;
 }

@@ -9,7 +9,8 @@
  * { message counter, byte counter } published with one store (queue.c).
  * Fields are grouped by who writes them, one group per 128 bytes (two
  * cache lines, which some CPUs fetch as a pair), so the sides do not
- * steal each other's lines.
+ * steal each other's lines.  A handle is 32 bytes into a 64-byte aligned
+ * block, so each group keeps to 32 bytes to stay within one line.
  */
 #ifndef FT_QUEUE_H
 #define FT_QUEUE_H
@@ -24,10 +25,11 @@
 struct ft__ring;
 
 /*
- * A published position: the low half counts messages, the high half
- * counts bytes in units of 8 (records are 8-aligned).  Both wrap at 2^32,
- * which is harmless while a ring holds fewer than 2^32 records and 2^35
- * bytes.  Sleepers wait on the message half: every put (tail) or get
+ * A published position: the low half counts messages in its low 31 bits
+ * (bit 31 marks a value someone sleeps on, see queue.c), the high half
+ * counts bytes in units of 8 (records are 8-aligned).  The counters wrap
+ * at 2^31 and 2^32, harmless while a ring holds fewer than 2^31 records
+ * and 2^35 bytes.  Sleepers wait on the low half: every put (tail) or get
  * (head) changes it.
  */
 union ft__queue_pos {
@@ -46,27 +48,27 @@ struct ft_queue {
 	struct ft__ring *ring;
 	char pad_ro[FT__QUEUE_GROUP - 16];
 
-	/* Written by producers, under put_lock. */
+	/* Written by producers. */
 	uint32_t put_lock;     /* owner word of the producing side */
 	uint32_t put_flowing;  /* the last put found room without waiting */
-	uint64_t head_seen;    /* producers' last look at head */
-	char pad0[FT__QUEUE_GROUP - 16];
+	uint64_t head_seen;    /* producers' last look at head (put_lock) */
+	uint32_t putters;      /* producers asleep on head */
+	char pad0[FT__QUEUE_GROUP - 20];
 
-	/* Published by producers; getters written by sleeping consumers. */
+	/* Published by producers (sleeping consumers mark it). */
 	union ft__queue_pos tail;
-	uint32_t getters;      /* consumers asleep on tail */
-	char pad1[FT__QUEUE_GROUP - 12];
+	char pad1[FT__QUEUE_GROUP - 8];
 
-	/* Written by consumers, under get_lock. */
+	/* Written by consumers. */
 	uint32_t get_lock;     /* owner word of the consuming side */
 	uint32_t get_flowing;  /* the last get found a message without waiting */
-	uint64_t tail_seen;    /* consumers' last look at tail */
-	char pad2[FT__QUEUE_GROUP - 16];
+	uint64_t tail_seen;    /* consumers' last look at tail (get_lock) */
+	uint32_t getters;      /* consumers asleep on tail */
+	char pad2[FT__QUEUE_GROUP - 20];
 
-	/* Published by consumers; putters written by sleeping producers. */
+	/* Published by consumers (sleeping producers mark it). */
 	union ft__queue_pos head;
-	uint32_t putters;      /* producers asleep on head */
-	char pad3[FT__QUEUE_GROUP - 12];
+	char pad3[FT__QUEUE_GROUP - 8];
 
 	/* Task accounting (Queue only): unfinished = puts - done. */
 	uint32_t done;         /* task_done calls; joiners sleep on it */

@@ -23,12 +23,12 @@ static void choose_spin(void)
 		ft__spin_ns = SPIN_NS;
 }
 
-bool ft__spin_while_slow(const uint32_t *word, uint32_t val)
+bool ft__spin_while_slow(const uint32_t *word, uint32_t val, uint32_t mask)
 {
 	struct timespec t0, t;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (unsigned i = 1;; i++) {
-		if (ft__load_relaxed(word) != val)
+		if ((ft__load_relaxed(word) & mask) != val)
 			return true;
 		ft__cpu_relax();
 		if (i % 64 == 0) {

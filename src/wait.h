@@ -73,10 +73,17 @@ static inline int ft__wake(uint32_t *word, int n)
  * the partner it waits for.
  */
 extern unsigned ft__spin_ns;
-bool ft__spin_while_slow(const uint32_t *word, uint32_t val);
+bool ft__spin_while_slow(const uint32_t *word, uint32_t val, uint32_t mask);
 static inline bool ft__spin_while(const uint32_t *word, uint32_t val)
 {
-	return ft__spin_ns && ft__spin_while_slow(word, val);
+	return ft__spin_ns && ft__spin_while_slow(word, val, ~0u);
+}
+
+/* ft__spin_while on the bits of @mask only. */
+static inline bool ft__spin_while_masked(const uint32_t *word, uint32_t val,
+					 uint32_t mask)
+{
+	return ft__spin_ns && ft__spin_while_slow(word, val, mask);
 }
 
 /*

@@ -397,3 +397,90 @@ Test(queue_stress, sigkill_mid_operation_keeps_queue_consistent,
 		cr_assert_eq(ks->pcount[s], ks->pput_ok[s], "parent s%u", s);
 	cr_assert_eq(ft_queue_free(q), 0);
 }
+
+/* ------------------------------------------------------ several sleepers */
+
+/*
+ * Only the first put after a sleeper marked tail wakes anyone; the rest
+ * of a burst relies on the woken worker passing the wake on.  So: put a
+ * burst while every consumer sleeps, and every one of them must get its
+ * message (and the same for producers sleeping on a full queue).
+ */
+#define SLEEPERS 4
+#define SLEEP_ROUNDS 10
+
+struct sleepsh {
+	int rc[SLEEPERS];
+	int done[SLEEPERS];
+};
+
+static struct sleepsh *ss;
+static ft_queue_t *sq;
+
+static void one_get(void *arg)
+{
+	uintptr_t i = (uintptr_t)arg;
+	char buf[8];
+	size_t len;
+	ss->rc[i] = ft_queue_get(sq, buf, sizeof(buf), &len, FT_TEST_GUARD_S);
+	__atomic_store_n(&ss->done[i], 1, __ATOMIC_RELEASE);
+}
+
+static void one_put(void *arg)
+{
+	uintptr_t i = (uintptr_t)arg;
+	ss->rc[i] = ft_queue_put(sq, "p", 1, FT_TEST_GUARD_S);
+	__atomic_store_n(&ss->done[i], 1, __ATOMIC_RELEASE);
+}
+
+static void sleepers_round(bool consumers)
+{
+	ft_worker_t *w[SLEEPERS];
+	memset(ss, 0, sizeof(*ss));
+	for (uintptr_t i = 0; i < SLEEPERS; i++) {
+		w[i] = ft_worker_new(NULL, consumers ? one_get : one_put,
+				     (void *)i, 0);
+		cr_assert_not_null(w[i]);
+		cr_assert_eq(ft_worker_start(w[i]), 0);
+	}
+	for (int i = 0; i < SLEEPERS; i++)
+		ft_test_await_blocked(w[i], &ss->done[i]);
+	for (int i = 0; i < SLEEPERS; i++) {
+		char buf[8];
+		size_t len;
+		if (consumers)
+			cr_assert_eq(ft_queue_put(sq, "c", 1, FT_TEST_GUARD_S), 0);
+		else
+			cr_assert_eq(ft_queue_get(sq, buf, sizeof(buf), &len,
+						  FT_TEST_GUARD_S), 0);
+	}
+	for (int i = 0; i < SLEEPERS; i++) {
+		ft_test_join(w[i]);
+		cr_assert_eq(ss->rc[i], 0, "sleeper %d: %d", i, ss->rc[i]);
+	}
+}
+
+Test(queue_stress, burst_wakes_every_sleeping_consumer,
+     .timeout = FT_TEST_TIMEOUT)
+{
+	ss = ft_test_shared(sizeof(*ss));
+	sq = ft_queue_new(0);
+	cr_assert_not_null(sq);
+	for (int r = 0; r < SLEEP_ROUNDS; r++)
+		sleepers_round(true);
+	cr_assert_eq(ft_queue_qsize(sq), 0);
+	cr_assert_eq(ft_queue_free(sq), 0);
+}
+
+Test(queue_stress, burst_wakes_every_sleeping_producer,
+     .timeout = FT_TEST_TIMEOUT)
+{
+	ss = ft_test_shared(sizeof(*ss));
+	sq = ft_queue_new(1);
+	cr_assert_not_null(sq);
+	cr_assert_eq(ft_queue_put(sq, "f", 1, 0), 0);
+	for (int r = 0; r < SLEEP_ROUNDS; r++)
+		sleepers_round(false);
+	cr_assert_eq(ft_queue_qsize(sq), 1);
+	cr_assert_eq(ft_queue_free(sq), 0);
+}
