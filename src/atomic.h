@@ -41,12 +41,10 @@
 #define ft__fence_seq_cst()	__atomic_thread_fence(__ATOMIC_SEQ_CST)
 
 /*
- * The publish-then-look / announce-then-look handshake between a waker
- * and a sleeper: each side's first operation may not pass its second.
- * The store is an exchange: on x86 one locked instruction, cheaper than a
- * store followed by mfence.
+ * The announce-then-look / change-then-look handshake between a sleeper
+ * and a waker (queue join and task_done): each side's first operation may
+ * not pass its second.
  */
-#define ft__store_seq_cst(p, v)	((void)__atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST))
 #define ft__load_seq_cst(p)	__atomic_load_n((p), __ATOMIC_SEQ_CST)
 #define ft__fetch_add_seq_cst(p, v) __atomic_fetch_add((p), (v), __ATOMIC_SEQ_CST)
 #define ft__fetch_sub_release(p, v) __atomic_fetch_sub((p), (v), __ATOMIC_RELEASE)

@@ -243,8 +243,9 @@ static bool spin_while_at(union ft__queue_pos *at, uint32_t seen, bool sparse)
  * sleeper waits for a CPU.  With several sleepers one wake leaves the
  * others on a value no longer marked, so each sleeper leaving marks the
  * current value again while others sleep (*@sleepers counts them), and
- * after each put or get the caller passes a wake on (pass_wake()) if its
- * side still has sleepers and the other side left them something to do.
+ * a put or get that waited passes a wake on (wake_putter_if_room(),
+ * wake_getter_if_more()) if its side still has sleepers and the other
+ * side left them something to do.
  */
 static int wait_on(uint32_t *lock, union ft__queue_pos *at, uint32_t *sleepers,
 		   uint32_t seen, bool flowing, struct deadline *d)
