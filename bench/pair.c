@@ -149,19 +149,23 @@ int pair_before(void *ctx, uint64_t n)
 		if (r != 0)
 			fail("pthread_create", -r);
 		break;
-	case PAIR_FORK:
+	case PAIR_FORK: {
 		fflush(stdout); /* nothing printed twice */
-		p->pid = fork();
-		if (p->pid < 0)
+		/* Not straight into p->pid: *p is shared memory, and the
+		 * child's 0 could land after the parent's pid. */
+		pid_t pid = fork();
+		if (pid < 0)
 			fail("fork", -errno);
-		if (p->pid == 0) {
+		if (pid == 0) {
 			/* Die with the main process, as process workers do. */
 			if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
 				fail("prctl(PR_SET_PDEATHSIG)", -errno);
 			partner_body(p);
 			_exit(0);
 		}
+		p->pid = pid;
 		break;
+	}
 	}
 	flag_wait(&p->ready, START_TIMEOUT_S, "partner start");
 	return 0;

@@ -343,16 +343,20 @@ static int crew_before(void *ctx, uint64_t n)
 			check_pt(pthread_create(&c->th[i], NULL, crew_pthread_entry,
 						arg), "pthread_create");
 			break;
-		case PAIR_FORK:
+		case PAIR_FORK: {
 			fflush(stdout);
-			c->pid[i] = fork();
-			if (c->pid[i] < 0)
+			/* Not straight into c->pid: the crew is shared memory,
+			 * and the child's 0 could land after the parent's pid. */
+			pid_t pid = fork();
+			if (pid < 0)
 				fail("fork", -errno);
-			if (c->pid[i] == 0) {
+			if (pid == 0) {
 				crew_body(i);
 				_exit(0);
 			}
+			c->pid[i] = pid;
 			break;
+		}
 		}
 	}
 	while (__atomic_load_n(&c->ready, __ATOMIC_ACQUIRE) < CREW)
