@@ -58,6 +58,9 @@ static inline uint32_t ft__worker_phase(const ft_worker_t *w)
 
 /* The record of the calling worker (TLS), or NULL if none yet. */
 extern FT__TLS ft_worker_t *ft__self;
+
+/* True in a process worker's child, from fork on (sanitizer.c). */
+extern bool ft__in_process_worker;
 ft_worker_t *ft__main_worker(void);
 int ft__main_worker_create(const char *name);
 

@@ -84,6 +84,7 @@ static _Noreturn void process_main(ft_worker_t *w, pid_t parent,
 	 * thread's signal mask, not the supervisor's all-blocked one. */
 	if (mask)
 		pthread_sigmask(SIG_SETMASK, mask, NULL);
+	ft__in_process_worker = true;
 	ft__self = w;
 	w->target(w->arg);
 	ft__sync_worker_ending(ft__tid());
