@@ -65,13 +65,9 @@ int ft__lockword_acquire_slow(uint32_t *w, uint32_t tid, double timeout,
 	}
 }
 
-uint32_t ft__lockword_release(uint32_t *w)
+void ft__lockword_wake_one(uint32_t *w)
 {
-	/* Release pairs with the acquire CAS of the next holder. */
-	uint32_t old = ft__xchg_release(w, 0);
-	if (old & FT__LW_WAITERS)
-		ft__wake(w, 1);
-	return old;
+	ft__wake(w, 1);
 }
 
 bool ft__lockword_repair(uint32_t *w)

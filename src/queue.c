@@ -124,7 +124,11 @@ static struct ft__ring *ring_new(uint64_t size)
 static void ring_write(struct ft__ring *r, uint64_t at, const void *src, size_t n)
 {
 	uint64_t off = at & (r->size - 1);
-	size_t first = n < r->size - off ? n : (size_t)(r->size - off);
+	if (n <= r->size - off) {        /* the usual case: one call */
+		memcpy(r->data + off, src, n);
+		return;
+	}
+	size_t first = (size_t)(r->size - off);
 	memcpy(r->data + off, src, first);
 	memcpy(r->data, (const char *)src + first, n - first);
 }
@@ -132,7 +136,11 @@ static void ring_write(struct ft__ring *r, uint64_t at, const void *src, size_t 
 static void ring_read(const struct ft__ring *r, uint64_t at, void *dst, size_t n)
 {
 	uint64_t off = at & (r->size - 1);
-	size_t first = n < r->size - off ? n : (size_t)(r->size - off);
+	if (n <= r->size - off) {
+		memcpy(dst, r->data + off, n);
+		return;
+	}
+	size_t first = (size_t)(r->size - off);
 	memcpy(dst, r->data + off, first);
 	memcpy((char *)dst + first, r->data, n - first);
 }
@@ -382,8 +390,9 @@ int ft__queue_put(ft_queue_t *q, const void *data, size_t len, double timeout)
 		}
 	}
 	uint64_t at = pos_bytes(t);
+	/* The header never wraps (records are 8-aligned). */
 	uint32_t hdr[2] = { (uint32_t)len, 0 };
-	ring_write(r, at, hdr, sizeof(hdr));
+	memcpy(r->data + (at & (r->size - 1)), hdr, sizeof(hdr));
 	if (len)
 		ring_write(r, at + REC_HDR, data, len);
 	/* The publishing store: the record is whole before tail covers it. */
