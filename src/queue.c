@@ -11,8 +11,8 @@
  * get_lock and own head.  A put writes beyond tail into bytes no consumer
  * reads, a get reads below tail from bytes no producer writes, so the
  * two run at once.  Each side reads the other's position only when its
- * cached copy says "full" or "empty": a streaming pair touches the other
- * side's line about once per ring, not once per message.  FIFO across
+ * cached copy says "full" or "empty": in a stream, once per batch of
+ * messages rather than once per message.  FIFO across
  * producers follows from put_lock; across consumers from get_lock.
  *
  * Crash consistency, for a worker killed mid-call: a put copies its record
@@ -43,10 +43,6 @@
 /* How long a side that was streaming stays off the other side's lines
  * when it first finds the queue full or empty (see wait_on). */
 #define BATCH_NS 2000u
-
-
-
-
 
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 #define MSG_HALF 1
