@@ -65,11 +65,6 @@ int ft__lockword_acquire_slow(uint32_t *w, uint32_t tid, double timeout,
 	}
 }
 
-void ft__lockword_wake_one(uint32_t *w)
-{
-	ft__wake(w, 1);
-}
-
 bool ft__lockword_repair(uint32_t *w)
 {
 	uint32_t v = ft__load_acquire(w);

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "atomic.h"
+#include "wait.h"
 
 #define FT__LW_WAITERS    0x80000000u
 #define FT__LW_OWNER_DIED 0x40000000u
@@ -78,13 +79,12 @@ static inline int ft__lockword_acquire_spin(uint32_t *w, uint32_t tid)
 
 /* Free the word, whoever holds it; wakes one sleeper if any.  Returns the
  * previous value.  Inline: every unlock of every primitive comes here. */
-void ft__lockword_wake_one(uint32_t *w);
 static inline uint32_t ft__lockword_release(uint32_t *w)
 {
 	/* Release pairs with the acquire CAS of the next holder. */
 	uint32_t old = ft__xchg_release(w, 0);
 	if (__builtin_expect(old & FT__LW_WAITERS, 0))
-		ft__lockword_wake_one(w);
+		ft__wake(w, 1);
 	return old;
 }
 
