@@ -247,8 +247,8 @@ static bool spin_while_at(union ft__queue_pos *at, uint32_t seen, bool sparse)
  * sleeper waits for a CPU.  With several sleepers one wake leaves the
  * others on a value no longer marked, so each sleeper leaving marks the
  * current value again while others sleep (*@sleepers counts them), and
- * a put or get that waited passes a wake on (wake_putter_if_room(),
- * wake_getter_if_more()) if its side still has sleepers and the other
+ * a put or get that waited passes a wake on (pass_wake_to_putter(),
+ * pass_wake_to_getter()) if its side still has sleepers and the other
  * side left them something to do.
  */
 static int wait_on(uint32_t *lock, union ft__queue_pos *at, uint32_t *sleepers,
@@ -279,10 +279,13 @@ static int wait_on(uint32_t *lock, union ft__queue_pos *at, uint32_t *sleepers,
 
 /* ------------------------------------------------------------- producers */
 
-/* With put_lock held after a put, other producers asleep: if the queue
- * still has room, pass a wake on (wait_on). */
-static void wake_putter_if_room(ft_queue_t *q, uint64_t t)
+/* With put_lock held, leaving a put that @waited (so may have taken a
+ * wake): if other producers sleep and the queue still has room, pass a
+ * wake on (wait_on). */
+static void pass_wake_to_putter(ft_queue_t *q, uint64_t t, bool waited)
 {
+	if (!waited || !ft__load_relaxed(&q->putters))
+		return;
 	q->head_seen = ft__load_acquire(&q->head.word);
 	if (pos_count(t, q->head_seen) < (uint32_t)q->maxsize)
 		ft__wake(pos_futex(&q->head), 1);
@@ -381,8 +384,7 @@ int ft__queue_put(ft_queue_t *q, const void *data, size_t len, double timeout)
 		if (pos_used(t, q->head_seen) + need > r->size) {
 			int e = grow(q, t, need);
 			if (e < 0) {
-				if (waited && ft__load_relaxed(&q->putters))
-					wake_putter_if_room(q, t);
+				pass_wake_to_putter(q, t, waited);
 				side_unlock(&q->put_lock);
 				return e;
 			}
@@ -399,8 +401,7 @@ int ft__queue_put(ft_queue_t *q, const void *data, size_t len, double timeout)
 	uint64_t next = pos_next(t, need);
 	bool wake = publish(&q->tail, next);
 	q->put_flowing = !waited;
-	if (waited && ft__load_relaxed(&q->putters))
-		wake_putter_if_room(q, next);
+	pass_wake_to_putter(q, next, waited);
 	side_unlock(&q->put_lock);
 	if (wake)
 		ft__wake(pos_futex(&q->tail), 1);
@@ -409,10 +410,14 @@ int ft__queue_put(ft_queue_t *q, const void *data, size_t len, double timeout)
 
 /* ------------------------------------------------------------- consumers */
 
-/* With get_lock held after a get, other consumers asleep: if messages
- * remain, pass a wake on (wait_on). */
-static void wake_getter_if_more(ft_queue_t *q, uint64_t h)
+/* With get_lock held, leaving a get that @waited (so may have taken a
+ * wake): if other consumers sleep and messages remain past @h, pass a
+ * wake on (wait_on).  Also when the get fails without taking its message
+ * (too small a buffer): that message may be what the wake was for. */
+static void pass_wake_to_getter(ft_queue_t *q, uint64_t h, bool waited)
 {
+	if (!waited || !ft__load_relaxed(&q->getters))
+		return;
 	q->tail_seen = ft__load_acquire(&q->tail.word);
 	if (pos_msgs(q->tail_seen) != pos_msgs(h))
 		ft__wake(pos_futex(&q->tail), 1);
@@ -427,15 +432,6 @@ static bool empty_at(ft_queue_t *q, uint64_t h)
 	/* Acquire pairs with the producers' publish: the record is whole. */
 	q->tail_seen = ft__load_acquire(&q->tail.word);
 	return pos_msgs(q->tail_seen) == pos_msgs(h);
-}
-
-/* Give up get_lock without taking the message at @h: if we slept, it may
- * be what a wake given to us was for, so pass it on. */
-static void leave_message(ft_queue_t *q, uint64_t h, bool waited)
-{
-	if (waited && ft__load_relaxed(&q->getters))
-		wake_getter_if_more(q, h);
-	side_unlock(&q->get_lock);
 }
 
 int ft__queue_get(ft_queue_t *q, void *buf, size_t cap, size_t *len,
@@ -467,11 +463,13 @@ int ft__queue_get(ft_queue_t *q, void *buf, size_t cap, size_t *len,
 		 * message queued, as a too-small buffer does. */
 		buf = malloc(n ? n : 1);
 		if (!buf) {
-			leave_message(q, h, waited);
+			pass_wake_to_getter(q, h, waited);
+			side_unlock(&q->get_lock);
 			return -ENOMEM;
 		}
 	} else if (n > cap) {
-		leave_message(q, h, waited);
+		pass_wake_to_getter(q, h, waited);
+		side_unlock(&q->get_lock);
 		return -EMSGSIZE;
 	}
 	if (n)
@@ -485,8 +483,7 @@ int ft__queue_get(ft_queue_t *q, void *buf, size_t cap, size_t *len,
 	else
 		ft__store_release(&q->head.word, next);
 	q->get_flowing = !waited;
-	if (waited && ft__load_relaxed(&q->getters))
-		wake_getter_if_more(q, next);
+	pass_wake_to_getter(q, next, waited);
 	side_unlock(&q->get_lock);
 	if (wake)
 		ft__wake(pos_futex(&q->head), 1);
