@@ -23,21 +23,24 @@ static void choose_spin(void)
 		ft__spin_ns = SPIN_NS;
 }
 
+/* Nanoseconds since @t0 (CLOCK_MONOTONIC). */
+static long ns_since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000000000L + (t.tv_nsec - t0->tv_nsec);
+}
+
 bool ft__spin_while_slow(const uint32_t *word, uint32_t val, uint32_t mask)
 {
-	struct timespec t0, t;
+	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (unsigned i = 1;; i++) {
 		if ((ft__load_relaxed(word) & mask) != val)
 			return true;
 		ft__cpu_relax();
-		if (i % 64 == 0) {
-			clock_gettime(CLOCK_MONOTONIC, &t);
-			long ns = (t.tv_sec - t0.tv_sec) * 1000000000L +
-				  (t.tv_nsec - t0.tv_nsec);
-			if (ns > (long)ft__spin_ns)
-				return false;
-		}
+		if (i % 64 == 0 && ns_since(&t0) > (long)ft__spin_ns)
+			return false;
 	}
 }
 
@@ -45,14 +48,12 @@ void ft__spin_pause(unsigned ns)
 {
 	if (!ft__spin_ns)
 		return;
-	struct timespec t0, t;
+	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
 		for (int i = 0; i < 8; i++)
 			ft__cpu_relax();
-		clock_gettime(CLOCK_MONOTONIC, &t);
-	} while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) <
-		 (long)ns);
+	} while (ns_since(&t0) < (long)ns);
 }
 
 void ft__wait_select(int want)
