@@ -42,10 +42,12 @@
 
 /*
  * The announce-then-look / change-then-look handshake between a sleeper
- * and a waker (queue join and task_done): each side's first operation may
+ * and a waker (queue join and task_done; a sleeping consumer and the
+ * producer bias, queue.c): each side's first operation may
  * not pass its second.
  */
 #define ft__load_seq_cst(p)	__atomic_load_n((p), __ATOMIC_SEQ_CST)
+#define ft__store_seq_cst(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
 #define ft__fetch_add_seq_cst(p, v) __atomic_fetch_add((p), (v), __ATOMIC_SEQ_CST)
 #define ft__fetch_sub_release(p, v) __atomic_fetch_sub((p), (v), __ATOMIC_RELEASE)
 #define ft__cas_seq_cst(p, expected, desired)                                  \

@@ -33,8 +33,10 @@
 #include <string.h>
 
 #include "atomic.h"
+#include "fence.h"
 #include "lockword.h"
 #include "queue.h"
+#include "sys.h"
 #include "wait.h"
 
 #define INITIAL_RING 16384u
@@ -198,6 +200,113 @@ static uint64_t mark_sleeper(union ft__queue_pos *at, uint64_t v)
 	return v | POS_SLEEPER;
 }
 
+/* --------------------------------------------------------- producer bias */
+
+/*
+ * A producer that streams alone is given the producing side: it then puts
+ * without put_lock and publishes tail with a plain store, so a put has no
+ * read-modify-write.  Each of those waits for the record's stores to
+ * reach lines the consumer has read, and that wait, once per message, is
+ * what bounded a 1 -> 1 stream (docs/DESIGN.md).
+ *
+ * The biased producer announces itself in put_inside and then checks
+ * put_bias, with only a compiler barrier between (ft__fence_light).
+ * Whoever takes the bias away (unbias(), holding put_lock) clears
+ * put_bias, runs a heavy fence, and waits for put_inside to be 0: either
+ * it sees the producer inside, or the producer sees the bias gone.
+ * Consumers never sleep on a biased queue: one that would sleep unbiases
+ * first, and bias_try() gives no bias while one sleeps (a seq_cst
+ * handshake on getters and put_bias), so a biased put never wakes anyone.
+ */
+#define BIAS_STREAK 64   /* puts in a row, none waiting, before a bias */
+
+/* Leave a biased put; if the bias went meanwhile, whoever took it may
+ * wait for us.  Release: our put is visible to it. */
+static void bias_leave(ft_queue_t *q, uint32_t tid)
+{
+	ft__store_release(&q->put_inside, 0);
+	if (ft__load_relaxed(&q->put_bias) != tid)
+		ft__wake(&q->put_inside, INT_MAX);
+}
+
+/* With put_lock held, after a put that did not wait: give the side to
+ * @tid if it put BIAS_STREAK times in a row.  Not while a consumer
+ * sleeps (see above), and only in a process heavy fences reach.
+ *
+ * Nor to another producer while the last one whose bias was taken away
+ * (put_unbiased) has not come through the locked path since: it may be
+ * between its first look at put_bias and its store to put_inside, and
+ * that store would overwrite the new holder's.  Its next locked put
+ * clears put_unbiased (put_side_lock). */
+static void bias_try(ft_queue_t *q, uint32_t tid)
+{
+	if (q->put_streak < BIAS_STREAK)
+		return;
+	q->put_streak = 0;   /* on failure, try again a streak later */
+	uint32_t stale = ft__load_relaxed(&q->put_unbiased);
+	if ((stale && stale != tid) || !ft__fence_ready())
+		return;
+	ft__store_seq_cst(&q->put_bias, tid);
+	if (ft__load_seq_cst(&q->getters))
+		ft__store_relaxed(&q->put_bias, 0);
+}
+
+/* With put_lock held: take the bias away, waiting for the biased producer
+ * to finish a put it is in.  0, or the error of a refused heavy fence
+ * (a seccomp filter): the bias is then left as it was. */
+static int unbias(ft_queue_t *q)
+{
+	uint32_t tid = ft__load_relaxed(&q->put_bias);
+	if (!tid)
+		return 0;
+	ft__store_relaxed(&q->put_bias, 0);
+	if (tid != ft__tid()) {
+		int e = ft__fence_heavy();
+		if (e < 0) {
+			ft__store_relaxed(&q->put_bias, tid);
+			return e;
+		}
+	}
+	/* Acquire pairs with bias_leave: its put is visible.  A producer
+	 * killed inside is cleared by ft__queue_repair. */
+	uint32_t in;
+	while ((in = ft__load_acquire(&q->put_inside)))
+		ft__wait(&q->put_inside, in, NULL);
+	if (tid != ft__tid())
+		ft__store_relaxed(&q->put_unbiased, tid);
+	return 0;
+}
+
+/* Take the producing side through put_lock: whoever holds put_lock also
+ * takes the bias away before touching the side.  0 or unbias()'s error,
+ * with put_lock then let go. */
+static int put_side_lock(ft_queue_t *q)
+{
+	side_lock(&q->put_lock);
+	int e = unbias(q);
+	if (e < 0)
+		side_unlock(&q->put_lock);
+	else if (ft__load_relaxed(&q->put_unbiased) == ft__tid())
+		ft__store_relaxed(&q->put_unbiased, 0);
+	return e;
+}
+
+/* A consumer about to sleep on tail, holding no lock, counted in getters:
+ * biased puts would not wake it.  put_bias of 0 is not enough: it is 0
+ * too while a revoker still waits for the biased producer to finish the
+ * put it is in, so that case waits for put_lock, which the revoker holds.
+ * Acquire loads, in this order: a 0 seen in put_bias was stored under a
+ * put_lock that is either seen held or already let go. */
+static int unbias_for_sleeper(ft_queue_t *q)
+{
+	if (!ft__load_seq_cst(&q->put_bias) && !ft__load_acquire(&q->put_lock))
+		return 0;
+	int e = put_side_lock(q);
+	if (e == 0)
+		side_unlock(&q->put_lock);
+	return e;
+}
+
 /* A caller's deadline, computed only once it must wait: the fast path
  * never reads the clock. */
 struct deadline {
@@ -226,8 +335,9 @@ static bool spin_while_at(union ft__queue_pos *at, uint32_t seen, bool sparse)
  * Wait, with @lock (the caller's side) let go, until the message count of
  * @at (the other side's position) is no longer @seen.  The lock is held
  * again on return: 0 to look again, or the code to give up with: -EAGAIN
- * for a timeout of 0, -ETIMEDOUT once the deadline passed.  The caller
- * gives up only if its condition still holds.
+ * for a timeout of 0, -ETIMEDOUT once the deadline passed, or the error
+ * of a heavy fence refused while unbiasing (unbias()).  The caller gives
+ * up only if its condition still holds.
  *
  * @flowing: this side's last call did not wait, so the two sides are
  * streaming and this one caught up.  Polling @at at once would then take
@@ -251,8 +361,9 @@ static bool spin_while_at(union ft__queue_pos *at, uint32_t seen, bool sparse)
  * pass_wake_to_getter()) if its side still has sleepers and the other
  * side left them something to do.
  */
-static int wait_on(uint32_t *lock, union ft__queue_pos *at, uint32_t *sleepers,
-		   uint32_t seen, bool flowing, struct deadline *d)
+static int wait_on(ft_queue_t *q, uint32_t *lock, union ft__queue_pos *at,
+		   uint32_t *sleepers, uint32_t seen, bool flowing,
+		   struct deadline *d)
 {
 	if (d->timeout == 0)
 		return -EAGAIN;
@@ -263,9 +374,12 @@ static int wait_on(uint32_t *lock, union ft__queue_pos *at, uint32_t *sleepers,
 	side_unlock(lock);
 	int r = 0;
 	if (!spin_while_at(at, seen, flowing)) {
-		ft__fetch_add_acq_rel(sleepers, 1u);
+		/* Seq_cst: the handshake with bias_try(). */
+		ft__fetch_add_seq_cst(sleepers, 1u);
+		if (at == &q->tail)
+			r = unbias_for_sleeper(q);
 		uint64_t v = ft__load_acquire(&at->word);
-		if (pos_msgs(v) == seen) {
+		if (r == 0 && pos_msgs(v) == seen) {
 			v = mark_sleeper(at, v);
 			if (pos_msgs(v) == seen)
 				r = ft__wait(pos_futex(at), (uint32_t)v, d->abs);
@@ -274,7 +388,7 @@ static int wait_on(uint32_t *lock, union ft__queue_pos *at, uint32_t *sleepers,
 			mark_sleeper(at, ft__load_relaxed(&at->word));
 	}
 	side_lock(lock);
-	return r == -ETIMEDOUT ? r : 0;
+	return r == -EAGAIN ? 0 : r;
 }
 
 /* ------------------------------------------------------------- producers */
@@ -351,6 +465,57 @@ static int grow(ft_queue_t *q, uint64_t t, uint64_t need)
 	return 0;
 }
 
+/* With the producing side held: true if @need more bytes fit in @r past
+ * tail @t.  Looks at head only when the cached copy says they don't. */
+static bool ring_has_room(ft_queue_t *q, uint64_t t, const struct ft__ring *r,
+			  uint64_t need)
+{
+	if (pos_used(t, q->head_seen) + need <= r->size)
+		return true;
+	/* Acquire, as in full_at. */
+	q->head_seen = ft__load_acquire(&q->head.word);
+	return pos_used(t, q->head_seen) + need <= r->size;
+}
+
+static void write_record(struct ft__ring *r, uint64_t t, const void *data,
+			 size_t len)
+{
+	uint64_t at = pos_bytes(t);
+	/* The header never wraps (records are 8-aligned). */
+	uint32_t hdr[2] = { (uint32_t)len, 0 };
+	memcpy(r->data + (at & (r->size - 1)), hdr, sizeof(hdr));
+	if (len)
+		ring_write(r, at + REC_HDR, data, len);
+}
+
+/* The put of the producer the side is biased to (see "producer bias").
+ * False, having queued nothing, if the bias is gone, or if the put must
+ * wait or grow the ring: the bias is then given up and the caller takes
+ * the locked path. */
+static bool put_biased(ft_queue_t *q, uint32_t tid, const void *data,
+		       size_t len, uint64_t need)
+{
+	ft__store_relaxed(&q->put_inside, tid);
+	ft__fence_light();
+	if (ft__load_relaxed(&q->put_bias) != tid) {
+		bias_leave(q, tid);
+		return false;
+	}
+	uint64_t t = ft__load_relaxed(&q->tail.word);
+	struct ft__ring *r = ft__load_relaxed(&q->ring);
+	if (full_at(q, t) || !ring_has_room(q, t, r, need)) {
+		ft__store_relaxed(&q->put_bias, 0);
+		bias_leave(q, tid);
+		return false;
+	}
+	write_record(r, t, data, len);
+	/* The publishing store, plain: no consumer sleeps on a biased
+	 * side.  Release: the record is whole before tail covers it. */
+	ft__store_release(&q->tail.word, pos_next(t, need));
+	bias_leave(q, tid);
+	return true;
+}
+
 int ft__queue_put(ft_queue_t *q, const void *data, size_t len, double timeout)
 {
 	if (!data && len)
@@ -362,16 +527,28 @@ int ft__queue_put(ft_queue_t *q, const void *data, size_t len, double timeout)
 	    (len >= FT__ARENA_MIN_SIZE / 2 && footprint(len) > ft__arena_size()))
 		return -ENOMEM;
 	uint64_t need = footprint(len);
-	struct deadline d = { .timeout = timeout };
+	uint32_t tid = ft__tid();
+	if (ft__load_relaxed(&q->put_bias) == tid &&
+	    put_biased(q, tid, data, len, need))
+		return 0;
 
-	side_lock(&q->put_lock);
+	struct deadline d = { .timeout = timeout };
+	int e = put_side_lock(q);
+	if (e < 0)
+		return e;
 	uint64_t t = ft__load_relaxed(&q->tail.word);
 	bool waited = false;
 	while (full_at(q, t)) {
-		int e = wait_on(&q->put_lock, &q->head, &q->putters,
-				pos_msgs(q->head_seen), q->put_flowing && !waited,
-				&d);
+		e = wait_on(q, &q->put_lock, &q->head, &q->putters,
+			    pos_msgs(q->head_seen), q->put_streak && !waited,
+			    &d);
 		waited = true;
+		/* The side may have been biased while we slept. */
+		int u = unbias(q);
+		if (u < 0) {
+			side_unlock(&q->put_lock);
+			return u;
+		}
 		t = ft__load_relaxed(&q->tail.word);
 		if (e < 0 && full_at(q, t)) {
 			side_unlock(&q->put_lock);
@@ -379,28 +556,22 @@ int ft__queue_put(ft_queue_t *q, const void *data, size_t len, double timeout)
 		}
 	}
 	struct ft__ring *r = ft__load_relaxed(&q->ring);
-	if (pos_used(t, q->head_seen) + need > r->size) {
-		q->head_seen = ft__load_acquire(&q->head.word);
-		if (pos_used(t, q->head_seen) + need > r->size) {
-			int e = grow(q, t, need);
-			if (e < 0) {
-				pass_wake_to_putter(q, t, waited);
-				side_unlock(&q->put_lock);
-				return e;
-			}
-			r = ft__load_relaxed(&q->ring);
+	if (!ring_has_room(q, t, r, need)) {
+		e = grow(q, t, need);
+		if (e < 0) {
+			pass_wake_to_putter(q, t, waited);
+			side_unlock(&q->put_lock);
+			return e;
 		}
+		r = ft__load_relaxed(&q->ring);
 	}
-	uint64_t at = pos_bytes(t);
-	/* The header never wraps (records are 8-aligned). */
-	uint32_t hdr[2] = { (uint32_t)len, 0 };
-	memcpy(r->data + (at & (r->size - 1)), hdr, sizeof(hdr));
-	if (len)
-		ring_write(r, at + REC_HDR, data, len);
+	write_record(r, t, data, len);
 	/* The publishing store: the record is whole before tail covers it. */
 	uint64_t next = pos_next(t, need);
 	bool wake = publish(&q->tail, next);
-	q->put_flowing = !waited;
+	q->put_streak = waited ? 0 : q->put_last == tid ? q->put_streak + 1 : 1;
+	q->put_last = tid;
+	bias_try(q, tid);
 	pass_wake_to_putter(q, next, waited);
 	side_unlock(&q->put_lock);
 	if (wake)
@@ -445,7 +616,7 @@ int ft__queue_get(ft_queue_t *q, void *buf, size_t cap, size_t *len,
 	uint64_t h = ft__load_relaxed(&q->head.word);
 	bool waited = false;
 	while (empty_at(q, h)) {
-		int e = wait_on(&q->get_lock, &q->tail, &q->getters,
+		int e = wait_on(q, &q->get_lock, &q->tail, &q->getters,
 				pos_msgs(h), q->get_flowing && !waited, &d);
 		waited = true;
 		h = ft__load_relaxed(&q->head.word);
@@ -510,6 +681,18 @@ void ft__queue_repair(ft_queue_t *q)
 {
 	ft__lockword_repair(&q->put_lock);
 	ft__lockword_repair(&q->get_lock);
+	/* A biased producer killed in a put (or after it) must not keep
+	 * unbias() waiting, nor the bias. */
+	uint32_t tid = ft__load_acquire(&q->put_inside);
+	if (tid && !ft__sys_tid_exists((pid_t)tid) &&
+	    ft__cas_acq_rel(&q->put_inside, &tid, 0))
+		ft__wake(&q->put_inside, INT_MAX);
+	tid = ft__load_acquire(&q->put_bias);
+	if (tid && !ft__sys_tid_exists((pid_t)tid))
+		ft__cas_acq_rel(&q->put_bias, &tid, 0);
+	tid = ft__load_acquire(&q->put_unbiased);
+	if (tid && !ft__sys_tid_exists((pid_t)tid))
+		ft__cas_acq_rel(&q->put_unbiased, &tid, 0);
 	/* A worker may have died between publishing and waking, or woken
 	 * and died before passing the wake on. */
 	if (ft__load_acquire(&q->getters))

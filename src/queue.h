@@ -48,12 +48,16 @@ struct ft_queue {
 	struct ft__ring *ring;
 	char pad_ro[FT__QUEUE_GROUP - 16];
 
-	/* Written by producers. */
+	/* Written by producers.  The side is held through put_lock, or
+	 * without it by the one producer the side is biased to (queue.c). */
 	uint32_t put_lock;     /* owner word of the producing side */
-	uint32_t put_flowing;  /* the last put found room without waiting */
-	uint64_t head_seen;    /* producers' last look at head (put_lock) */
-	uint32_t putters;      /* producers asleep on head */
-	char pad0[FT__QUEUE_GROUP - 20];
+	uint32_t put_streak;   /* puts in a row by put_last, none waiting */
+	uint64_t head_seen;    /* producers' last look at head */
+	uint32_t put_last;     /* tid of the last put under put_lock */
+	uint32_t put_bias;     /* tid the side is biased to, or 0 */
+	uint32_t put_inside;   /* that tid while it is in a put, else 0 */
+	uint32_t put_unbiased; /* tid whose bias was taken, until it puts */
+	char pad0[FT__QUEUE_GROUP - 32];
 
 	/* Published by producers (sleeping consumers mark it). */
 	union ft__queue_pos tail;
@@ -73,7 +77,9 @@ struct ft_queue {
 	/* Task accounting (Queue only): unfinished = puts - done. */
 	uint32_t done;         /* task_done calls; joiners sleep on it */
 	uint32_t joiners;
-	char pad4[FT__QUEUE_GROUP - 8];
+	/* Producers asleep on head: here, off the producers' hot line. */
+	uint32_t putters;
+	char pad4[FT__QUEUE_GROUP - 12];
 
 };
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "fence.h"
 #include "freethreading.h"
 #include "lockword.h"
 #include "runtime.h"
@@ -91,6 +92,7 @@ static int setup(const struct ft_config *cfg)
 
 	ft__multiprocessing = c.backend == FT_BACKEND_MULTIPROCESSING;
 	ft__wait_select(c.wait);
+	ft__fence_register();
 	r = ft__arena_init(c.arena_size ? c.arena_size : FT__ARENA_DEFAULT_SIZE);
 	if (r < 0)
 		return r;
