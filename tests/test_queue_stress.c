@@ -484,3 +484,242 @@ Test(queue_stress, burst_wakes_every_sleeping_producer,
 	cr_assert_eq(ft_queue_qsize(sq), 1);
 	cr_assert_eq(ft_queue_free(sq), 0);
 }
+
+/* --------------------------------------------------------- producer bias */
+
+/*
+ * A producer that streams alone is given the producing side and puts with
+ * plain stores (queue.c, "producer bias").  These take the side back in
+ * each way there is: a consumer about to sleep, another producer, and the
+ * death of the biased producer in the middle of a put.  STREAM puts in a
+ * row, nobody else putting, are well past the bias threshold.
+ */
+#define STREAM 300
+
+struct biassh {
+	int streamed;   /* the streamer's puts that returned 0 */
+	int go;         /* main lets the streamer put its last message */
+	int consumer_waiting;
+	int got;        /* messages the consumer received */
+	int rc;
+	uint8_t seen[STREAM + 1];
+};
+
+static struct biassh *bs;
+
+static void bias_streamer(void *arg)
+{
+	(void)arg;
+	unsigned char buf[MAXMSG];
+	/* Small messages: the first ring holds them all, so no growth
+	 * makes the streamer give the bias up on the way. */
+	for (uint32_t s = 0; s < STREAM; s++) {
+		size_t n = build(buf, SRC_VICTIM, 0, s, 0);
+		if (ft_queue_put(q, buf, n, FT_TEST_GUARD_S) == 0)
+			__atomic_store_n(&bs->streamed, (int)s + 1, __ATOMIC_RELEASE);
+	}
+	if (!ft_test_spin_until(&bs->go))
+		return;
+	size_t n = build(buf, SRC_VICTIM, 0, STREAM, 0);
+	if (ft_queue_put(q, buf, n, FT_TEST_GUARD_S) == 0)
+		__atomic_store_n(&bs->streamed, STREAM + 1, __ATOMIC_RELEASE);
+}
+
+static void bias_consumer(void *arg)
+{
+	(void)arg;
+	unsigned char buf[MAXMSG];
+	for (int i = 0; i <= STREAM; i++) {
+		size_t len;
+		struct hdr h;
+		if (i == STREAM)   /* the queue is empty now: we will sleep */
+			__atomic_store_n(&bs->consumer_waiting, 1, __ATOMIC_RELEASE);
+		/* The last get outlasts main's deadlock guard: a get that
+		 * returns only at its deadline is a lost wake, not a pass. */
+		int rc = ft_queue_get(q, buf, sizeof(buf), &len,
+				      i == STREAM ? 2 * FT_TEST_GUARD_S
+						  : FT_TEST_GUARD_S);
+		if (rc != 0) {
+			bs->rc = rc;
+			break;
+		}
+		if (valid(buf, len, &h) && h.seq <= STREAM && h.seq == (uint32_t)i)
+			bs->seen[h.seq] = 1;
+		__atomic_store_n(&bs->got, i + 1, __ATOMIC_RELEASE);
+	}
+}
+
+/* The streamer's last put lands while the consumer sleeps on an empty
+ * queue: the consumer must have taken the bias back before sleeping, or
+ * that plain put would not wake it (its get would time out). */
+Test(queue_stress, bias_consumer_sleep_is_woken, .timeout = FT_TEST_TIMEOUT)
+{
+	for (unsigned k = 0; k < FT_TEST_NKINDS; k++) {
+		bs = ft_test_shared(sizeof(*bs));
+		q = ft_queue_new(0);
+		cr_assert_not_null(q);
+		ft_worker_t *c = ft_worker_new(NULL, bias_consumer, NULL,
+					       ft_test_kinds[k]);
+		ft_worker_t *p = ft_worker_new(NULL, bias_streamer, NULL,
+					       ft_test_kinds[k]);
+		cr_assert(c && p);
+		cr_assert_eq(ft_worker_start(p), 0);
+		cr_assert(ft_test_await_int(&bs->streamed, STREAM));
+		cr_assert_eq(ft_worker_start(c), 0);
+		cr_assert(ft_test_spin_until(&bs->consumer_waiting));
+		ft_test_await_blocked(c, &bs->got);   /* got: returns early
+							  only on failure */
+		__atomic_store_n(&bs->go, 1, __ATOMIC_RELEASE);
+		cr_assert(ft_test_await_int(&bs->got, STREAM + 1),
+			  "kind %u: the sleeping consumer was not woken", k);
+		ft_test_join(p);
+		ft_test_join(c);
+		cr_assert_eq(bs->rc, 0, "kind %u: get %d", k, bs->rc);
+		cr_assert_eq(bs->got, STREAM + 1, "kind %u", k);
+		for (int s = 0; s <= STREAM; s++)
+			cr_assert_eq(bs->seen[s], 1, "kind %u: message %d", k, s);
+		cr_assert_eq(ft_queue_free(q), 0);
+	}
+}
+
+/* A second producer takes the side from a streaming one, again and again
+ * (the streamer earns it back each time): every message exactly once,
+ * whole, in order per producer. */
+static void bias_rival_stream(void *arg)
+{
+	(void)arg;
+	unsigned char buf[MAXMSG];
+	for (uint32_t s = 0; s < PER; s++) {
+		size_t n = build(buf, 0, 0, s, s % 8);
+		if (ft_queue_put(q, buf, n, FT_TEST_GUARD_S) != 0)
+			__atomic_add_fetch(&ms->errors, 1, __ATOMIC_RELAXED);
+		else
+			__atomic_store_n(&ms->got[0], (int)s + 1, __ATOMIC_RELEASE);
+	}
+}
+
+Test(queue_stress, bias_taken_by_second_producer, .timeout = FT_TEST_TIMEOUT)
+{
+	for (unsigned k = 0; k < FT_TEST_NKINDS; k++) {
+		ms = ft_test_shared(sizeof(*ms));
+		q = ft_queue_new(0);
+		cr_assert_not_null(q);
+		ft_worker_t *p = ft_worker_new(NULL, bias_rival_stream, NULL,
+					       ft_test_kinds[k]);
+		cr_assert_not_null(p);
+		cr_assert_eq(ft_worker_start(p), 0);
+		unsigned char buf[MAXMSG];
+		int64_t last[2] = { -1, -1 };
+		int mine = 0, total = 0;
+		/* Put one message each time the streamer has put 100 more,
+		 * and take what is there without sleeping. */
+		while (total < PER + PER / 100) {
+			int streamed = __atomic_load_n(&ms->got[0], __ATOMIC_ACQUIRE);
+			if (mine < PER / 100 && streamed >= (mine + 1) * 100 - 50) {
+				size_t n = build(buf, 1, 0, (uint32_t)mine, 5);
+				cr_assert_eq(ft_queue_put(q, buf, n, FT_TEST_GUARD_S), 0);
+				mine++;
+			}
+			size_t len;
+			int rc = ft_queue_get(q, buf, sizeof(buf), &len,
+					      mine == PER / 100 ? FT_TEST_GUARD_S : 0);
+			if (rc == -EAGAIN)
+				continue;
+			cr_assert_eq(rc, 0, "kind %u: get %d", k, rc);
+			struct hdr h;
+			cr_assert(valid(buf, len, &h) && h.src < 2 && h.seq < PER,
+				  "kind %u: torn message", k);
+			cr_assert_gt((int64_t)h.seq, last[h.src],
+				     "kind %u: producer %u out of order", k, h.src);
+			last[h.src] = h.seq;
+			ms->count[h.src][h.seq]++;
+			total++;
+		}
+		ft_test_join(p);
+		cr_assert_eq(ms->errors, 0);
+		for (int s = 0; s < PER; s++)
+			cr_assert_eq(ms->count[0][s], 1, "kind %u: seq %d", k, s);
+		for (int s = 0; s < PER / 100; s++)
+			cr_assert_eq(ms->count[1][s], 1, "kind %u: mine %d", k, s);
+		cr_assert_eq(ft_queue_qsize(q), 0);
+		cr_assert_eq(ft_queue_free(q), 0);
+	}
+}
+
+/* A process streaming with the bias is killed at varying points, inside
+ * puts or between them: the next producer must not wait for it forever
+ * (repair clears what it left), and what it put is whole and in order. */
+static void bias_doomed_stream(void *arg)
+{
+	(void)arg;
+	unsigned char buf[MAXMSG];
+	for (uint32_t s = 0;; s++) {
+		size_t n = build(buf, SRC_VICTIM, 0, s, 0);
+		if (ft_queue_put(q, buf, n, FT_TEST_GUARD_S) != 0)
+			return;
+		__atomic_store_n(&bs->streamed, (int)s + 1, __ATOMIC_RELEASE);
+	}
+}
+
+#define BIAS_KILLS 12
+
+Test(queue_stress, bias_holder_killed_mid_put, .timeout = FT_TEST_TIMEOUT)
+{
+	bs = ft_test_shared(sizeof(*bs));
+	unsigned char buf[MAXMSG];
+	for (uint32_t r = 0; r < BIAS_KILLS; r++) {
+		q = ft_queue_new(0);
+		cr_assert_not_null(q);
+		__atomic_store_n(&bs->streamed, 0, __ATOMIC_RELEASE);
+		ft_worker_t *v = ft_worker_new(NULL, bias_doomed_stream, NULL,
+					       FT_WORKER_PROCESS | FT_WORKER_DAEMON);
+		cr_assert_not_null(v);
+		cr_assert_eq(ft_worker_start(v), 0);
+		int next = 0;   /* the victim's next sequence number expected */
+		int target = STREAM + (int)((r * 37) % 200);
+		/* Take messages without sleeping (a sleeping consumer would
+		 * take the bias back) until the victim is well into its
+		 * stream, then kill it at a varying moment. */
+		while (__atomic_load_n(&bs->streamed, __ATOMIC_ACQUIRE) < target) {
+			size_t len;
+			int rc = ft_queue_get(q, buf, sizeof(buf), &len, 0);
+			if (rc == -EAGAIN)
+				continue;
+			struct hdr h;
+			cr_assert(rc == 0 && valid(buf, len, &h), "round %u", r);
+			cr_assert_eq(h.seq, (uint32_t)next, "round %u: order", r);
+			next++;
+		}
+		for (volatile uint32_t spin = 0; spin < (r % 6) * 2000; spin++)
+			;
+		pid_t pid = (pid_t)ft_worker_ident(v);
+		cr_assert_gt(pid, 0);
+		cr_assert_eq(kill(pid, SIGKILL), 0);
+
+		/* Our put must get the side back from the dead: put at once,
+		 * before the join, so that it may find the victim still
+		 * marked inside a put and wait for the supervisor's repair. */
+		size_t n = build(buf, SRC_PARENT, r, 0, 3);
+		cr_assert_eq(ft_queue_put(q, buf, n, FT_TEST_GUARD_S), 0,
+			     "round %u", r);
+		cr_assert_eq(ft_worker_join(v, FT_TEST_GUARD_S), 0, "round %u", r);
+		ft_worker_free(v);
+		int put_ok = __atomic_load_n(&bs->streamed, __ATOMIC_ACQUIRE);
+		for (;;) {
+			size_t len;
+			struct hdr h;
+			cr_assert_eq(ft_queue_get(q, buf, sizeof(buf), &len, 0), 0,
+				     "round %u: our message lost", r);
+			cr_assert(valid(buf, len, &h), "round %u: torn", r);
+			if (h.src == SRC_PARENT)
+				break;
+			cr_assert_eq(h.seq, (uint32_t)next, "round %u: order", r);
+			next++;
+		}
+		/* Every put that returned 0 landed; the one cut short may. */
+		cr_assert(next == put_ok || next == put_ok + 1,
+			  "round %u: %d delivered, %d put", r, next, put_ok);
+		cr_assert_eq(ft_queue_qsize(q), 0);
+		cr_assert_eq(ft_queue_free(q), 0);
+	}
+}
