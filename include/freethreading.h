@@ -448,7 +448,11 @@ FT_API int ft_barrier_free(ft_barrier_t *b);
  *
  * Producers and consumers have a lock each, so a put and a get run at
  * the same time; they wait for each other only when the queue is full or
- * empty.
+ * empty.  A producer that streams alone is given its side and puts
+ * without the lock; another producer, or a consumer about to sleep, takes
+ * it back with one membarrier(2).  Should a seccomp filter refuse that
+ * call, the put or get returns its error (-EPERM, -ENOSYS) and queues or
+ * takes nothing.
  *
  * A worker killed in the middle of a put or a get leaves the queue
  * consistent: a message is published by one store after it is fully

@@ -5,7 +5,9 @@
  * child starts with a new address space and must register again, so the
  * registration is remembered with the pid that made it.
  */
+#include <errno.h>
 #include <linux/membarrier.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -42,5 +44,13 @@ bool ft__fence_ready(void)
 
 int ft__fence_heavy(void)
 {
-	return membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED);
+	/* ENOMEM: the kernel could not allocate its CPU mask this time. */
+	int e;
+	for (int i = 0; i < 100; i++) {
+		e = membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED);
+		if (e != -ENOMEM && e != -EINTR && e != -EAGAIN)
+			return e;
+		sched_yield();
+	}
+	return e;
 }

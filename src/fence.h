@@ -26,7 +26,8 @@ void ft__fence_register(void);
 /* True if this process is registered: only then may it run a fast side. */
 bool ft__fence_ready(void);
 
-/* The slow side: 0, or the negative errno of membarrier(2). */
+/* The slow side: 0, or the negative errno of membarrier(2) (EPERM or
+ * ENOSYS from a seccomp filter; ENOMEM only if retrying did not help). */
 int ft__fence_heavy(void);
 
 /* The fast side: the CPU may still reorder, the heavy fence covers that. */

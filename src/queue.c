@@ -200,6 +200,38 @@ static uint64_t mark_sleeper(union ft__queue_pos *at, uint64_t v)
 	return v | POS_SLEEPER;
 }
 
+/* A caller's deadline, computed only once it must wait: the fast path
+ * never reads the clock. */
+struct deadline {
+	double timeout;
+	bool set;
+	struct timespec ts;
+	const struct timespec *abs;
+};
+
+/* The absolute deadline, NULL for none. */
+static const struct timespec *deadline_abs(struct deadline *d)
+{
+	if (!d->set) {
+		d->abs = ft__deadline(d->timeout, &d->ts);
+		d->set = true;
+	}
+	return d->abs;
+}
+
+/* Seconds left, as the owner-word calls take a timeout: -1 for none. */
+static double deadline_left(struct deadline *d)
+{
+	const struct timespec *abs = deadline_abs(d);
+	if (!abs)
+		return -1.0;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double left = (double)(abs->tv_sec - now.tv_sec) +
+		      (double)(abs->tv_nsec - now.tv_nsec) / 1e9;
+	return left > 0 ? left : 0;
+}
+
 /* --------------------------------------------------------- producer bias */
 
 /*
@@ -219,6 +251,7 @@ static uint64_t mark_sleeper(union ft__queue_pos *at, uint64_t v)
  * handshake on getters and put_bias), so a biased put never wakes anyone.
  */
 #define BIAS_STREAK 64   /* puts in a row, none waiting, before a bias */
+#define BIAS_RETRY 1024  /* puts between failed tries */
 
 /* Leave a biased put; if the bias went meanwhile, whoever took it may
  * wait for us.  Release: our put is visible to it. */
@@ -242,48 +275,75 @@ static void bias_try(ft_queue_t *q, uint32_t tid)
 {
 	if (q->put_streak < BIAS_STREAK)
 		return;
-	q->put_streak = 0;   /* on failure, try again a streak later */
+	/* On failure, try again after BIAS_RETRY more puts. */
+	q->put_streak = BIAS_STREAK - BIAS_RETRY;
 	uint32_t stale = ft__load_relaxed(&q->put_unbiased);
-	if ((stale && stale != tid) || !ft__fence_ready())
+	if (stale && stale != tid) {
+		/* A thread that ended, a process that died (before repair):
+		 * no longer anywhere. */
+		if (ft__sys_tid_exists((pid_t)stale))
+			return;
+		ft__store_relaxed(&q->put_unbiased, 0);
+	}
+	if (!ft__fence_ready())
 		return;
 	ft__store_seq_cst(&q->put_bias, tid);
 	if (ft__load_seq_cst(&q->getters))
 		ft__store_relaxed(&q->put_bias, 0);
 }
 
-/* With put_lock held: take the bias away, waiting for the biased producer
- * to finish a put it is in.  0, or the error of a refused heavy fence
- * (a seccomp filter): the bias is then left as it was. */
-static int unbias(ft_queue_t *q)
+/*
+ * With put_lock held: take the bias away, waiting for the biased producer
+ * to finish a put it is in.  @holder_died (put_lock came with -EOWNERDEAD):
+ * the dead holder may have been doing just that and cleared put_bias
+ * already, so wait for put_inside whatever put_bias says.  Gives up at
+ * @abs (NULL: never) with -ETIMEDOUT, or with the error of a refused heavy
+ * fence (a seccomp filter); the bias is then put back as it was.
+ */
+static int unbias(ft_queue_t *q, bool holder_died, const struct timespec *abs)
 {
-	uint32_t tid = ft__load_relaxed(&q->put_bias);
-	if (!tid)
+	uint32_t me = ft__tid();
+	/* Acquire pairs with the biased producer's release when it gave
+	 * the bias up itself (put_biased): its last put is visible. */
+	uint32_t tid = ft__load_acquire(&q->put_bias);
+	if (tid == me) {       /* ours, and we are not in a put */
+		ft__store_release(&q->put_bias, 0);
 		return 0;
-	ft__store_relaxed(&q->put_bias, 0);
-	if (tid != ft__tid()) {
-		int e = ft__fence_heavy();
-		if (e < 0) {
-			ft__store_relaxed(&q->put_bias, tid);
-			return e;
-		}
 	}
+	if (!tid && !holder_died)
+		return 0;
+	if (tid) {
+		/* Before the clear: if we die after it, the producer that
+		 * may sit in its window (bias_try) is already on record. */
+		ft__store_relaxed(&q->put_unbiased, tid);
+		/* Release: after our put_lock CAS, for unbias_for_sleeper's
+		 * reading of the two. */
+		ft__store_release(&q->put_bias, 0);
+	}
+	int e = ft__fence_heavy();
 	/* Acquire pairs with bias_leave: its put is visible.  A producer
 	 * killed inside is cleared by ft__queue_repair. */
 	uint32_t in;
-	while ((in = ft__load_acquire(&q->put_inside)))
-		ft__wait(&q->put_inside, in, NULL);
-	if (tid != ft__tid())
-		ft__store_relaxed(&q->put_unbiased, tid);
-	return 0;
+	while (e == 0 && (in = ft__load_acquire(&q->put_inside)))
+		if (ft__wait(&q->put_inside, in, abs) == -ETIMEDOUT)
+			e = -ETIMEDOUT;
+	if (e < 0 && tid)
+		ft__store_release(&q->put_bias, tid);
+	return e;
 }
 
 /* Take the producing side through put_lock: whoever holds put_lock also
- * takes the bias away before touching the side.  0 or unbias()'s error,
- * with put_lock then let go. */
-static int put_side_lock(ft_queue_t *q)
+ * takes the bias away before touching the side.  0, or the error with
+ * put_lock let go.  @lock_timeout, @abs: the caller's deadline, for
+ * consumers (unbias_for_sleeper); producers wait without one, as for
+ * any side lock, which is held for one put. */
+static int put_side_lock(ft_queue_t *q, double lock_timeout,
+			 const struct timespec *abs)
 {
-	side_lock(&q->put_lock);
-	int e = unbias(q);
+	int r = ft__lockword_acquire(&q->put_lock, ft__tid(), lock_timeout);
+	if (r == -ETIMEDOUT || r == -EAGAIN)
+		return -ETIMEDOUT;
+	int e = unbias(q, r == -EOWNERDEAD, abs);
 	if (e < 0)
 		side_unlock(&q->put_lock);
 	else if (ft__load_relaxed(&q->put_unbiased) == ft__tid())
@@ -296,25 +356,18 @@ static int put_side_lock(ft_queue_t *q)
  * too while a revoker still waits for the biased producer to finish the
  * put it is in, so that case waits for put_lock, which the revoker holds.
  * Acquire loads, in this order: a 0 seen in put_bias was stored under a
- * put_lock that is either seen held or already let go. */
-static int unbias_for_sleeper(ft_queue_t *q)
+ * put_lock that is either seen held or already let go.  Honours the
+ * consumer's deadline. */
+static int unbias_for_sleeper(ft_queue_t *q, struct deadline *d)
 {
 	if (!ft__load_seq_cst(&q->put_bias) && !ft__load_acquire(&q->put_lock))
 		return 0;
-	int e = put_side_lock(q);
+	int e = put_side_lock(q, deadline_left(d), deadline_abs(d));
 	if (e == 0)
 		side_unlock(&q->put_lock);
 	return e;
 }
 
-/* A caller's deadline, computed only once it must wait: the fast path
- * never reads the clock. */
-struct deadline {
-	double timeout;
-	bool set;
-	struct timespec ts;
-	const struct timespec *abs;
-};
 
 /* Spin while @at's message count is @seen, for at most ft__spin_ns:
  * true if it moved.  @sparse: look only every BATCH_NS (each look takes
@@ -367,17 +420,14 @@ static int wait_on(ft_queue_t *q, uint32_t *lock, union ft__queue_pos *at,
 {
 	if (d->timeout == 0)
 		return -EAGAIN;
-	if (!d->set) {
-		d->abs = ft__deadline(d->timeout, &d->ts);
-		d->set = true;
-	}
+	(void)deadline_abs(d);
 	side_unlock(lock);
 	int r = 0;
 	if (!spin_while_at(at, seen, flowing)) {
 		/* Seq_cst: the handshake with bias_try(). */
 		ft__fetch_add_seq_cst(sleepers, 1u);
 		if (at == &q->tail)
-			r = unbias_for_sleeper(q);
+			r = unbias_for_sleeper(q, d);
 		uint64_t v = ft__load_acquire(&at->word);
 		if (r == 0 && pos_msgs(v) == seen) {
 			v = mark_sleeper(at, v);
@@ -504,7 +554,8 @@ static bool put_biased(ft_queue_t *q, uint32_t tid, const void *data,
 	uint64_t t = ft__load_relaxed(&q->tail.word);
 	struct ft__ring *r = ft__load_relaxed(&q->ring);
 	if (full_at(q, t) || !ring_has_room(q, t, r, need)) {
-		ft__store_relaxed(&q->put_bias, 0);
+		/* Release: for the next holder of put_lock (unbias). */
+		ft__store_release(&q->put_bias, 0);
 		bias_leave(q, tid);
 		return false;
 	}
@@ -533,7 +584,7 @@ int ft__queue_put(ft_queue_t *q, const void *data, size_t len, double timeout)
 		return 0;
 
 	struct deadline d = { .timeout = timeout };
-	int e = put_side_lock(q);
+	int e = put_side_lock(q, -1.0, NULL);
 	if (e < 0)
 		return e;
 	uint64_t t = ft__load_relaxed(&q->tail.word);
@@ -544,12 +595,13 @@ int ft__queue_put(ft_queue_t *q, const void *data, size_t len, double timeout)
 			    &d);
 		waited = true;
 		/* The side may have been biased while we slept. */
-		int u = unbias(q);
+		int u = unbias(q, false, NULL);
+		t = ft__load_relaxed(&q->tail.word);
 		if (u < 0) {
+			pass_wake_to_putter(q, t, true);
 			side_unlock(&q->put_lock);
 			return u;
 		}
-		t = ft__load_relaxed(&q->tail.word);
 		if (e < 0 && full_at(q, t)) {
 			side_unlock(&q->put_lock);
 			return e;

@@ -51,7 +51,7 @@ struct ft_queue {
 	/* Written by producers.  The side is held through put_lock, or
 	 * without it by the one producer the side is biased to (queue.c). */
 	uint32_t put_lock;     /* owner word of the producing side */
-	uint32_t put_streak;   /* puts in a row by put_last, none waiting */
+	int32_t put_streak;    /* puts in a row by put_last, none waiting */
 	uint64_t head_seen;    /* producers' last look at head */
 	uint32_t put_last;     /* tid of the last put under put_lock */
 	uint32_t put_bias;     /* tid the side is biased to, or 0 */
