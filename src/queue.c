@@ -275,7 +275,8 @@ static void bias_try(ft_queue_t *q, uint32_t tid)
 {
 	if (q->put_streak < BIAS_STREAK)
 		return;
-	/* On failure, try again after BIAS_RETRY more puts. */
+	/* On failure, try again after BIAS_RETRY more puts; once it is
+	 * taken back, after a new streak. */
 	q->put_streak = BIAS_STREAK - BIAS_RETRY;
 	uint32_t stale = ft__load_relaxed(&q->put_unbiased);
 	if (stale && stale != tid) {
@@ -290,6 +291,8 @@ static void bias_try(ft_queue_t *q, uint32_t tid)
 	ft__store_seq_cst(&q->put_bias, tid);
 	if (ft__load_seq_cst(&q->getters))
 		ft__store_relaxed(&q->put_bias, 0);
+	else
+		q->put_streak = 0;
 }
 
 /*
