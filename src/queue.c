@@ -219,17 +219,11 @@ static const struct timespec *deadline_abs(struct deadline *d)
 	return d->abs;
 }
 
-/* Seconds left, as the owner-word calls take a timeout: -1 for none. */
+/* Time left, as the owner-word calls take a timeout: -1 for none. */
 static double deadline_left(struct deadline *d)
 {
-	const struct timespec *abs = deadline_abs(d);
-	if (!abs)
-		return -1.0;
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	double left = (double)(abs->tv_sec - now.tv_sec) +
-		      (double)(abs->tv_nsec - now.tv_nsec) / 1e9;
-	return left > 0 ? left : 0;
+	int ms = ft__deadline_ms(deadline_abs(d));
+	return ms < 0 ? -1.0 : ms / 1e3;
 }
 
 /* --------------------------------------------------------- producer bias */
@@ -388,12 +382,13 @@ static bool spin_while_at(union ft__queue_pos *at, uint32_t seen, bool sparse)
 }
 
 /*
- * Wait, with @lock (the caller's side) let go, until the message count of
- * @at (the other side's position) is no longer @seen.  The lock is held
- * again on return: 0 to look again, or the code to give up with: -EAGAIN
- * for a timeout of 0, -ETIMEDOUT once the deadline passed, or the error
- * of a heavy fence refused while unbiasing (unbias()).  The caller gives
- * up only if its condition still holds.
+ * Let go of @lock (the caller's side) and wait until the message count of
+ * @at (the other side's position) is no longer @seen.  The caller takes
+ * its side again (each side its own way: producers through
+ * put_side_lock()), then looks again on 0, or gives up with the code
+ * returned if its condition still holds: -ETIMEDOUT once the deadline
+ * passed, or the error of a heavy fence refused while unbiasing
+ * (unbias()).  Not for a timeout of 0: the caller gives up at once.
  *
  * @flowing: this side's last call did not wait, so the two sides are
  * streaming and this one caught up.  Polling @at at once would then take
@@ -421,8 +416,6 @@ static int wait_on(ft_queue_t *q, uint32_t *lock, union ft__queue_pos *at,
 		   uint32_t *sleepers, uint32_t seen, bool flowing,
 		   struct deadline *d)
 {
-	if (d->timeout == 0)
-		return -EAGAIN;
 	(void)deadline_abs(d);
 	side_unlock(lock);
 	int r = 0;
@@ -440,7 +433,6 @@ static int wait_on(ft_queue_t *q, uint32_t *lock, union ft__queue_pos *at,
 		if (ft__fetch_add_acq_rel(sleepers, (uint32_t)-1) > 1)
 			mark_sleeper(at, ft__load_relaxed(&at->word));
 	}
-	side_lock(lock);
 	return r == -EAGAIN ? 0 : r;
 }
 
@@ -593,18 +585,21 @@ int ft__queue_put(ft_queue_t *q, const void *data, size_t len, double timeout)
 	uint64_t t = ft__load_relaxed(&q->tail.word);
 	bool waited = false;
 	while (full_at(q, t)) {
+		if (timeout == 0) {
+			side_unlock(&q->put_lock);
+			return -EAGAIN;
+		}
 		e = wait_on(q, &q->put_lock, &q->head, &q->putters,
 			    pos_msgs(q->head_seen), q->put_streak && !waited,
 			    &d);
 		waited = true;
-		/* The side may have been biased while we slept. */
-		int u = unbias(q, false, NULL);
-		t = ft__load_relaxed(&q->tail.word);
+		int u = put_side_lock(q, -1.0, NULL);
 		if (u < 0) {
-			pass_wake_to_putter(q, t, true);
-			side_unlock(&q->put_lock);
+			/* Not queued: pass on the wake we may have taken. */
+			ft__wake(pos_futex(&q->head), 1);
 			return u;
 		}
+		t = ft__load_relaxed(&q->tail.word);
 		if (e < 0 && full_at(q, t)) {
 			side_unlock(&q->put_lock);
 			return e;
@@ -671,9 +666,14 @@ int ft__queue_get(ft_queue_t *q, void *buf, size_t cap, size_t *len,
 	uint64_t h = ft__load_relaxed(&q->head.word);
 	bool waited = false;
 	while (empty_at(q, h)) {
+		if (timeout == 0) {
+			side_unlock(&q->get_lock);
+			return -EAGAIN;
+		}
 		int e = wait_on(q, &q->get_lock, &q->tail, &q->getters,
 				pos_msgs(h), q->get_flowing && !waited, &d);
 		waited = true;
+		side_lock(&q->get_lock);
 		h = ft__load_relaxed(&q->head.word);
 		if (e < 0 && empty_at(q, h)) {
 			side_unlock(&q->get_lock);
