@@ -450,9 +450,14 @@ FT_API int ft_barrier_free(ft_barrier_t *b);
  * the same time; they wait for each other only when the queue is full or
  * empty.  A producer that streams alone is given its side and puts
  * without the lock; another producer, or a consumer about to sleep, takes
- * it back with one membarrier(2).  Should a seccomp filter refuse that
- * call, the put or get returns its error (-EPERM, -ENOSYS) and queues or
- * takes nothing.
+ * it back with one membarrier(2), within its own process where it can
+ * (the process registers for that when it is first given a side, not
+ * before).  Should a seccomp filter refuse that call, the queue gives no
+ * more bias and the taker waits instead for the biased producer's next put
+ * or its end; its own timeout still holds, and nothing is lost.  (So, once
+ * a filter refused it, a producer that holds the side and never puts
+ * again keeps a second producer's put waiting, up to that put's timeout,
+ * until it ends.)
  *
  * A worker killed in the middle of a put or a get leaves the queue
  * consistent: a message is published by one store after it is fully

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * membarrier(2) in its global expedited form: the caller need not be
- * registered, every process that runs a fast side must be.  A fork()ed
- * child starts with a new address space and must register again, so the
- * registration is remembered with the pid that made it.
+ * membarrier(2) in its expedited forms.  Registration waits for the first
+ * fast side (a producer given a queue's bias): a process that never makes
+ * one is never interrupted by anyone's fence.
  */
 #include <errno.h>
 #include <linux/membarrier.h>
@@ -11,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "atomic.h"
 #include "fence.h"
 #include "sys.h"
 
@@ -18,36 +18,51 @@
 #define SYS_membarrier 324
 #endif
 
-static pid_t registered_pid;
+/* 1 registered, a negative errno if refused, 0 not tried (in this
+ * process: reset in a forked child). */
+static int prepared;
 
 static int membarrier(int cmd)
 {
 	return (int)ft__sys_ret(syscall(SYS_membarrier, cmd, 0, 0));
 }
 
-void ft__fence_register(void)
+int ft__fence_prepare(void)
 {
-	int cmds = membarrier(MEMBARRIER_CMD_QUERY);
-	int need = MEMBARRIER_CMD_GLOBAL_EXPEDITED |
+	/* Acquire pairs with the release below: a thread that sees the
+	 * registration done runs its fast side after it. */
+	int s = ft__load_acquire(&prepared);
+	if (s)
+		return s < 0 ? s : 0;
+	int need = MEMBARRIER_CMD_PRIVATE_EXPEDITED |
+		   MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED |
+		   MEMBARRIER_CMD_GLOBAL_EXPEDITED |
 		   MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED;
-	if (cmds < 0 || (cmds & need) != need ||
-	    membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) < 0)
-		return;
-	ft__store_release(&registered_pid, getpid());
+	int r = membarrier(MEMBARRIER_CMD_QUERY);
+	if (r >= 0)
+		r = (r & need) == need ? 0 : -ENOSYS;
+	if (r == 0)
+		r = membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED);
+	if (r == 0)
+		r = membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED);
+	/* Two threads may both register: the kernel makes that a no-op. */
+	ft__store_release(&prepared, r == 0 ? 1 : r);
+	return r;
 }
 
-bool ft__fence_ready(void)
+void ft__fence_after_fork(void)
 {
-	pid_t p = ft__load_acquire(&registered_pid);
-	return p && p == getpid();
+	ft__store_relaxed(&prepared, 0);
 }
 
-int ft__fence_heavy(void)
+int ft__fence_heavy(pid_t pid)
 {
-	/* ENOMEM: the kernel could not allocate its CPU mask this time. */
+	int cmd = pid == getpid() ? MEMBARRIER_CMD_PRIVATE_EXPEDITED
+				  : MEMBARRIER_CMD_GLOBAL_EXPEDITED;
 	int e;
+	/* ENOMEM: the kernel could not allocate its CPU mask this time. */
 	for (int i = 0; i < 100; i++) {
-		e = membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED);
+		e = membarrier(cmd);
 		if (e != -ENOMEM && e != -EINTR && e != -EAGAIN)
 			return e;
 		sched_yield();

@@ -2,33 +2,41 @@
 /*
  * Asymmetric fences: a fast side that runs often pays only a compiler
  * barrier, a slow side that runs rarely pays a membarrier(2) system call
- * that makes every CPU running one of our workers, in any of our
- * processes, execute a full memory barrier.
+ * that makes every CPU running the fast side's process execute a full
+ * memory barrier.
  *
  * The pattern, as in the Dekker handshake with both fences:
  *   fast side:  store A; ft__fence_light(); load B
- *   slow side:  store B; ft__fence_heavy(); load A
+ *   slow side:  store B; ft__fence_heavy(pid); load A
  * Either the slow side's load sees A, or the fast side's load sees B.
- * Used by the queue's producer bias (queue.c, docs/DESIGN.md).
+ * Used by the queue's producer bias (queue/bias.c, docs/DESIGN.md).
+ *
+ * A process may run a fast side only once ft__fence_prepare() returned 0
+ * in it.  The slow side takes the fast side's process id: a fence within
+ * one process interrupts only that process's CPUs
+ * (MEMBARRIER_CMD_PRIVATE_EXPEDITED); one towards another process goes to
+ * every CPU running a process registered for it (..._GLOBAL_EXPEDITED).
  */
 #ifndef FT_FENCE_H
 #define FT_FENCE_H
 
-#include <stdbool.h>
+#include <sys/types.h>
 
-#include "atomic.h"
+/* Register this process for both kinds of heavy fence, once (a forked
+ * child registers again).  0, or the negative errno that refused it,
+ * remembered: a process whose registration failed never runs a fast
+ * side. */
+int ft__fence_prepare(void);
 
-/* Ask the kernel to deliver heavy fences to this process.  Called at
- * set-up and in every process worker (the registration is per address
- * space).  Safe to call again; failure leaves the process unregistered. */
-void ft__fence_register(void);
+/* The atfork child handler: the registration belongs to the parent's
+ * address space. */
+void ft__fence_after_fork(void);
 
-/* True if this process is registered: only then may it run a fast side. */
-bool ft__fence_ready(void);
-
-/* The slow side: 0, or the negative errno of membarrier(2) (EPERM or
- * ENOSYS from a seccomp filter; ENOMEM only if retrying did not help). */
-int ft__fence_heavy(void);
+/* The slow side, towards the fast sides of process @pid: 0, or the
+ * negative errno of membarrier(2) (EPERM or ENOSYS from a seccomp filter;
+ * ENOMEM only if retrying did not help).  A refusal may come at any call:
+ * a filter can be installed at any time. */
+int ft__fence_heavy(pid_t pid);
 
 /* The fast side: the CPU may still reorder, the heavy fence covers that. */
 static inline void ft__fence_light(void)

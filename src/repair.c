@@ -10,7 +10,7 @@
 
 #include "arena.h"
 #include "lockword.h"
-#include "queue.h"
+#include "queue/queue.h"
 #include "sys.h"
 #include "worker.h"
 

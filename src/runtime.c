@@ -69,6 +69,7 @@ static int parse_size(const char *s, size_t *out)
 static void after_fork_child(void)
 {
 	ft__tid_forget();
+	ft__fence_after_fork();
 	ft__supervisor_after_fork();
 }
 
@@ -92,7 +93,6 @@ static int setup(const struct ft_config *cfg)
 
 	ft__multiprocessing = c.backend == FT_BACKEND_MULTIPROCESSING;
 	ft__wait_select(c.wait);
-	ft__fence_register();
 	r = ft__arena_init(c.arena_size ? c.arena_size : FT__ARENA_DEFAULT_SIZE);
 	if (r < 0)
 		return r;

@@ -20,7 +20,6 @@
 #include <sys/prctl.h>
 
 #include "atomic.h"
-#include "fence.h"
 #include "lockword.h"
 #include "runtime.h"
 #include "sync.h"
@@ -86,8 +85,6 @@ static _Noreturn void process_main(ft_worker_t *w, pid_t parent,
 	if (mask)
 		pthread_sigmask(SIG_SETMASK, mask, NULL);
 	ft__in_process_worker = true;
-	/* A new address space: heavy fences must reach it (fence.h). */
-	ft__fence_register();
 	ft__self = w;
 	w->target(w->arg);
 	ft__sync_worker_ending(ft__tid());

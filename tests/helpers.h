@@ -2,14 +2,20 @@
 #ifndef FT_TEST_HELPERS_H
 #define FT_TEST_HELPERS_H
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 
 #include <criterion/criterion.h>
@@ -147,6 +153,35 @@ static inline void ft_test_join(ft_worker_t *w)
 {
 	cr_assert_eq(ft_worker_join(w, 30.0), 0);
 	ft_worker_free(w);
+}
+
+#if defined(__x86_64__)
+#define FT_TEST_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define FT_TEST_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+/* Install, in the calling thread only (and the threads and processes it
+ * makes later), a seccomp filter that fails membarrier(2) with EPERM, as
+ * a sandbox set up after start-up would.  0, or the errno of prctl. */
+static inline int ft_test_refuse_membarrier(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, FT_TEST_AUDIT_ARCH, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_membarrier, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) != 0)
+		return errno;
+	return 0;
 }
 
 #endif /* FT_TEST_HELPERS_H */
