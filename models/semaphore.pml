@@ -4,7 +4,8 @@
  *
  *   acquire: take (CAS v -> v-1) if v > 0; else waiters++, then loop:
  *            take, or sleep while value == 0 (the kernel rechecks it)
- *   release: CAS v -> v+n, fence (seq_cst), wake n if waiters != 0
+ *   release: CAS v -> v+n and look at waiters (both seq_cst); wake n if
+ *            any
  *
  * TAKERS each acquire once (taker 1 with a deadline if TIMED: it may give
  * up); RELEASERS each release N units.  Units suffice for every taker.
@@ -119,7 +120,7 @@ proctype releaser()
 		fi
 	od;
 	released = released + N;
-	/* ft__fence_seq_cst(), then the look at waiters */
+	/* seq_cst CAS, then the seq_cst look at waiters */
 	if
 	:: (BROKEN && seen) || (!BROKEN && waiters != 0) -> futex_wake(0, N)
 	:: else

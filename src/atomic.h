@@ -22,10 +22,12 @@
 #define ft__fetch_or_acq_rel(p, v)  __atomic_fetch_or((p), (v), __ATOMIC_ACQ_REL)
 #define ft__fetch_and_acq_rel(p, v) __atomic_fetch_and((p), (v), __ATOMIC_ACQ_REL)
 
-/* Strong CAS; on failure *expected is updated with a relaxed/acquire load. */
+/* Strong CAS.  A failed acquire CAS updates *expected with an acquire
+ * load too: callers decide on that value (a joiner that finds DONE there,
+ * a waiter that finds its event set) and must see what led to it. */
 #define ft__cas_acquire(p, expected, desired)                                  \
 	__atomic_compare_exchange_n((p), (expected), (desired), false,         \
-				    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)
+				    __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE)
 #define ft__cas_release(p, expected, desired)                                  \
 	__atomic_compare_exchange_n((p), (expected), (desired), false,         \
 				    __ATOMIC_RELEASE, __ATOMIC_RELAXED)
@@ -37,8 +39,6 @@
  * load instead of a __tls_get_addr call from this shared library.  Kept
  * small: the static TLS surplus for such libraries is limited. */
 #define FT__TLS __thread __attribute__((tls_model("initial-exec")))
-
-#define ft__fence_seq_cst()	__atomic_thread_fence(__ATOMIC_SEQ_CST)
 
 /*
  * The announce-then-look / change-then-look handshake between a sleeper

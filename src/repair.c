@@ -16,7 +16,8 @@
 
 static void repair_worker(ft_worker_t *w)
 {
-	if ((w->flags & (W_MAIN | W_DUMMY)) || ft__worker_phase(w) != W_RUNNING)
+	/* The phase first: a RUNNING record's fields are filled in. */
+	if (ft__worker_phase(w) != W_RUNNING || (w->flags & (W_MAIN | W_DUMMY)))
 		return;
 	uint32_t id = __atomic_load_n(&w->ident, __ATOMIC_ACQUIRE);
 	if (id == 0 || id == IDENT_WAITING || w->creator_pid == 0 ||

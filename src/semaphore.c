@@ -64,9 +64,9 @@ FT_API int ft_semaphore_acquire(ft_semaphore_t *s, double timeout)
 	if (ft__spin_while(&s->value, 0) && try_take(s))
 		return 0;
 	const struct timespec *abs = ft__deadline(timeout, &ts);
-	ft__fetch_add_acq_rel(&s->waiters, 1u);
-	/* The futex syscall rechecks value == 0 in the kernel, so a release
-	 * that missed our registration cannot leave us asleep. */
+	/* Seq_cst: the other half of the handshake in release; the futex
+	 * syscall rechecks value == 0 in the kernel besides. */
+	ft__fetch_add_seq_cst(&s->waiters, 1u);
 	for (r = -ETIMEDOUT;;) {
 		if (try_take(s)) {
 			r = 0;
@@ -92,12 +92,11 @@ FT_API int ft_semaphore_release(ft_semaphore_t *s, int n)
 	do {
 		if ((uint32_t)n > s->bound - v)
 			return -EOVERFLOW;
-	} while (!ft__cas_release(&s->value, &v, v + (uint32_t)n));
-	/* Store-load: the new value must be visible before we read waiters,
-	 * or a sleeper could register unseen and then sleep on the old
-	 * value.  (Its futex syscall is the fence on its side.) */
-	ft__fence_seq_cst();
-	if (ft__load_relaxed(&s->waiters))
+	} while (!ft__cas_seq_cst(&s->value, &v, v + (uint32_t)n));
+	/* Store-load, both seq_cst (models/semaphore.pml): the new value is
+	 * ordered before our look at waiters, and a sleeper's count before
+	 * its look at the value, so one of the two sees the other. */
+	if (ft__load_seq_cst(&s->waiters))
 		ft__wake(&s->value, n);
 	return 0;
 }

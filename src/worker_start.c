@@ -116,17 +116,21 @@ FT_API int ft_worker_start(ft_worker_t *w)
 	int r = ft__check(w, FT__TAG_WORKER);
 	if (r < 0)
 		return r;
-	uint32_t v = W_NEW;
-	/* Only one of two racing starts gets past this CAS. */
-	if (!ft__cas_acq_rel(&w->state, &v, W_RUNNING))
+	if (ft__worker_phase(w) != W_NEW)
 		return -EALREADY;
-
+	/* Filled in before the record turns RUNNING: the repair pass reads
+	 * them in any RUNNING record it walks (acquire on the phase). */
 	bool process = (w->flags & FT_WORKER_PROCESS) ||
 		       (ft__multiprocessing && !(w->flags & FT_WORKER_THREAD));
 	w->flags = (w->flags & ~W_IS_PROCESS) | (process ? W_IS_PROCESS : 0);
 	w->creator_pid = getpid();
 	w->ident = 0;
 	w->exitcode = 0;
+	uint32_t v = W_NEW;
+	/* Only one of two racing starts gets past this CAS.  Release: the
+	 * fields above. */
+	if (!ft__cas_acq_rel(&w->state, &v, W_RUNNING))
+		return -EALREADY;
 	if (!process)
 		r = start_thread(w);
 	else if (ft__tid() == (uint32_t)w->creator_pid)

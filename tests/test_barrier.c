@@ -72,6 +72,7 @@ static void assert_indices(int r, int n)
 
 Test(barrier, indices_and_one_action_per_round, .timeout = FT_TEST_TIMEOUT)
 {
+	ft_test_needs_processes();
 	static const unsigned kinds[] = { 0, FT_WORKER_PROCESS };
 
 	sh = ft_test_shared(sizeof(*sh));
@@ -166,7 +167,7 @@ static void block_waiters(ft_worker_t **w, int n)
 		await_n_waiting(bar, i + 1);
 	}
 	for (int i = 0; i < n; i++)
-		cr_assert_eq(sh->done[i], 0, "waiter %d left a round not full", i);
+		cr_assert_eq(__atomic_load_n(&sh->done[i], __ATOMIC_ACQUIRE), 0, "waiter %d left a round not full", i);
 }
 
 /* A whole round: the test body and PARTIES-1 workers. */
@@ -265,7 +266,7 @@ Test(barrier, negative_timeout_uses_the_barriers_own, .timeout = FT_TEST_TIMEOUT
 	ft_worker_t *w = start_waiter(0, FT_FOREVER);
 	await_n_waiting(bar, 1);
 	cr_assert_eq(ft_event_wait(never, 0.05), -ETIMEDOUT);
-	cr_assert_eq(sh->done[0], 0);
+	cr_assert_eq(__atomic_load_n(&sh->done[0], __ATOMIC_ACQUIRE), 0);
 	cr_assert_eq(ft_barrier_n_waiting(bar), 1);
 	cr_assert_eq(ft_barrier_wait(bar, FT_FOREVER), 1);
 	ft_test_join(w);
@@ -331,6 +332,7 @@ static char proc_state(long pid)
 Test(barrier, timeout_while_the_last_round_drains_breaks_it,
      .timeout = FT_TEST_TIMEOUT)
 {
+	ft_test_needs_processes();
 	/* A released waiter that cannot leave (stopped) keeps the round
 	 * draining; a new arrival whose deadline passes meanwhile gets
 	 * -ETIMEDOUT, which means "broken for everyone until reset". */

@@ -81,7 +81,7 @@ Test(lock, second_acquirer_waits_for_release, .timeout = FT_TEST_TIMEOUT)
 		ft_worker_t *w = ft_test_start(acquire_then_release, 0);
 		cr_assert(ft_test_spin_until(&sh->about));
 		ft_test_await_blocked(w, &sh->done);
-		cr_assert_eq(sh->done, 0, "timeout %g: acquired a held lock",
+		cr_assert_eq(__atomic_load_n(&sh->done, __ATOMIC_ACQUIRE), 0, "timeout %g: acquired a held lock",
 			     timeouts[i]);
 		cr_assert_eq(ft_lock_release(lk), 0);
 		ft_test_join(w);
@@ -160,7 +160,7 @@ Test(lock, release_by_a_third_worker_wakes_a_waiter,
 		ft_worker_t *waiter = ft_test_start(acquire_keep, kinds[1 - k]);
 		cr_assert(ft_test_spin_until(&sh->about));
 		ft_test_await_blocked(waiter, &sh->done);
-		cr_assert_eq(sh->done, 0);
+		cr_assert_eq(__atomic_load_n(&sh->done, __ATOMIC_ACQUIRE), 0);
 		ft_test_join(ft_test_start(release_for_waiter, kinds[k]));
 		cr_assert_eq(sh->rc2, 0);
 		ft_test_join(waiter);
@@ -223,6 +223,7 @@ static void assert_killed(ft_worker_t *w)
 Test(lock, killed_holder_next_acquirer_gets_ownerdead,
      .timeout = FT_TEST_TIMEOUT)
 {
+	ft_test_needs_processes();
 	lk = ft_lock_new();
 	ev_held = ft_event_new();
 	ev_die = NULL;
@@ -240,6 +241,7 @@ Test(lock, killed_holder_next_acquirer_gets_ownerdead,
 Test(lock, killed_holder_unjoined_timed_acquirer_gets_ownerdead,
      .timeout = FT_TEST_TIMEOUT)
 {
+	ft_test_needs_processes();
 	/* Nobody joins: the supervisor must notice the death by itself. */
 	lk = ft_lock_new();
 	ev_held = ft_event_new();
@@ -255,6 +257,7 @@ Test(lock, killed_holder_unjoined_timed_acquirer_gets_ownerdead,
 
 Test(lock, killed_holder_wakes_sleeping_waiter, .timeout = FT_TEST_TIMEOUT)
 {
+	ft_test_needs_processes();
 	sh = ft_test_shared(sizeof(*sh));
 	lk = ft_lock_new();
 	ev_held = ft_event_new();
@@ -266,7 +269,7 @@ Test(lock, killed_holder_wakes_sleeping_waiter, .timeout = FT_TEST_TIMEOUT)
 	ft_worker_t *waiter = ft_test_start(acquire_then_release, 0);
 	cr_assert(ft_test_spin_until(&sh->about));
 	ft_test_await_blocked(waiter, &sh->done);
-	cr_assert_eq(sh->done, 0, "acquired a held lock");
+	cr_assert_eq(__atomic_load_n(&sh->done, __ATOMIC_ACQUIRE), 0, "acquired a held lock");
 	cr_assert_eq(ft_event_set(ev_die), 0);
 	assert_killed(holder);
 	ft_test_join(waiter);
@@ -307,6 +310,7 @@ static void sibling(void *arg)
 Test(lock, made_by_a_process_worker_after_others_started,
      .timeout = FT_TEST_TIMEOUT)
 {
+	ft_test_needs_processes();
 	sh = ft_test_shared(sizeof(*sh));
 	ev_pub = ft_event_new();
 	sh->rc = sh->rc2 = 1;
@@ -319,7 +323,7 @@ Test(lock, made_by_a_process_worker_after_others_started,
 	cr_assert_eq(ft_lock_acquire(l, 0), -EAGAIN);
 	cr_assert(ft_test_spin_until(&sh->about));
 	ft_test_await_blocked(sib, &sh->done);
-	cr_assert_eq(sh->done, 0, "the sibling took a held lock");
+	cr_assert_eq(__atomic_load_n(&sh->done, __ATOMIC_ACQUIRE), 0, "the sibling took a held lock");
 	cr_assert_eq(ft_event_set(sh->made_ev), 0);
 	ft_test_join(cre);
 	cr_assert_eq(sh->rc, 0);

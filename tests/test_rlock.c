@@ -137,11 +137,11 @@ Test(rlock, waiter_gets_it_after_the_last_release, .timeout = FT_TEST_TIMEOUT)
 		ft_worker_t *w = ft_test_start(acquire_then_release, kinds[k]);
 		cr_assert(ft_test_spin_until(&sh->about));
 		ft_test_await_blocked(w, &sh->done);
-		cr_assert_eq(sh->done, 0, "kind %zu: took an owned RLock", k);
+		cr_assert_eq(__atomic_load_n(&sh->done, __ATOMIC_ACQUIRE), 0, "kind %zu: took an owned RLock", k);
 		cr_assert_eq(ft_rlock_release(rl), 0);
 		/* One level is left: the waiter must stay asleep. */
 		cr_assert_eq(ft_event_wait(never, 0.05), -ETIMEDOUT);
-		cr_assert_eq(sh->done, 0, "kind %zu: took it at depth 1", k);
+		cr_assert_eq(__atomic_load_n(&sh->done, __ATOMIC_ACQUIRE), 0, "kind %zu: took it at depth 1", k);
 		cr_assert_eq(ft_rlock_release(rl), 0);
 		ft_test_join(w);
 		cr_assert_eq(sh->rc, 0);
@@ -211,7 +211,7 @@ static void sleeping_waiter(unsigned kind, bool *how)
 	ft_worker_t *waiter = ft_test_start(acquire_then_release, 0);
 	cr_assert(ft_test_spin_until(&sh->about));
 	ft_test_await_blocked(waiter, &sh->done);
-	cr_assert_eq(sh->done, 0, "took an owned RLock");
+	cr_assert_eq(__atomic_load_n(&sh->done, __ATOMIC_ACQUIRE), 0, "took an owned RLock");
 	cr_assert_eq(ft_event_set(ev_die), 0);
 	assert_ended(w, *how);
 	ft_test_join(waiter);
@@ -225,11 +225,13 @@ static void sleeping_waiter(unsigned kind, bool *how)
 Test(rlock, killed_owner_next_acquirer_gets_ownerdead,
      .timeout = FT_TEST_TIMEOUT)
 {
+	ft_test_needs_processes();
 	next_acquirer(FT_WORKER_PROCESS, &killed);
 }
 
 Test(rlock, killed_owner_wakes_sleeping_waiter, .timeout = FT_TEST_TIMEOUT)
 {
+	ft_test_needs_processes();
 	sh = ft_test_shared(sizeof(*sh));
 	sleeping_waiter(FT_WORKER_PROCESS, &killed);
 }
@@ -237,6 +239,7 @@ Test(rlock, killed_owner_wakes_sleeping_waiter, .timeout = FT_TEST_TIMEOUT)
 Test(rlock, killed_owner_unjoined_timed_acquirer_gets_ownerdead,
      .timeout = FT_TEST_TIMEOUT)
 {
+	ft_test_needs_processes();
 	rl = ft_rlock_new();
 	ev_held = ft_event_new();
 	ev_die = NULL;

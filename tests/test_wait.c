@@ -115,7 +115,7 @@ static void sleep_on_three(void *arg)
 	struct ft__wait_word v[3] = {
 		{ &sh->word[0], 0 }, { &sh->word[1], 0 }, { &sh->word[2], 0 },
 	};
-	sh->first_result = ft__waitv(v, 3, NULL);
+	ft__store_release(&sh->first_result, ft__waitv(v, 3, NULL));
 	do
 		sh->result = ft__waitv(v, 3, NULL);
 	while (ft__load_acquire(&sh->word[2]) == 0);
@@ -137,7 +137,8 @@ Test(wait, waitv_wakes_on_any_word, .init = setup, .timeout = FT_TEST_TIMEOUT)
 		wake_until_reached(&sh->word[2]);
 		while (ft__load_acquire(&sh->first_result) == 99)
 			sched_yield();
-		cr_assert_eq(sh->first_result, 2, "index of the woken word");
+		cr_assert_eq(ft__load_acquire(&sh->first_result), 2,
+			     "index of the woken word");
 	}
 	ft__store_release(&sh->word[2], 1);
 	ft__wake(&sh->word[2], 1);
