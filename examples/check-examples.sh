@@ -10,7 +10,7 @@ pass=0
 fail=0
 for prog in worker utilities locks semaphores_conditions bounded_semaphore queue \
 	simple_queue primes events_barriers; do
-	for backend in threading multiprocessing; do
+	for backend in ${FT_TEST_BACKENDS:-threading multiprocessing}; do
 		want="$exp/$prog.$backend.out"
 		[ -f "$want" ] || want="$exp/$prog.out"
 		got=$(FREETHREADING_BACKEND=$backend timeout -k 5 60 "examples/$prog" 2>&1)

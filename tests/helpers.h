@@ -80,8 +80,25 @@ static inline bool ft_test_spin_until(const int *flag)
 	return ft_test_await_int(flag, 1);
 }
 
+/*
+ * ThreadSanitizer follows the threads of one process: what a process
+ * worker does in shared memory is invisible to it, so a synchronisation
+ * through such a worker reads as a race.  Its build runs the threading
+ * backend, and tests that need process workers skip themselves.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define ft_test_needs_processes()                                             \
+	do {                                                                  \
+		cr_log_info("skipped: process workers (ThreadSanitizer)");    \
+		return;                                                       \
+	} while (0)
+/* Every kind of worker: the backend's own, then the forced thread. */
+static const unsigned ft_test_kinds[] = { 0, FT_WORKER_THREAD };
+#else
+#define ft_test_needs_processes() do { } while (0)
 /* Every kind of worker: the backend's own, then each forced one. */
 static const unsigned ft_test_kinds[] = { 0, FT_WORKER_PROCESS, FT_WORKER_THREAD };
+#endif
 #define FT_TEST_NKINDS (sizeof(ft_test_kinds) / sizeof(ft_test_kinds[0]))
 
 /* Whether a worker made with @flags runs as a process. */

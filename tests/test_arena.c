@@ -160,6 +160,7 @@ static void die_holding_arena_lock(void *arg)
 Test(arena, lock_holder_killed_does_not_deadlock_allocation, .init = setup,
      .timeout = FT_TEST_TIMEOUT)
 {
+	ft_test_needs_processes();
 	victim_tid = ft_test_shared(sizeof(*victim_tid));
 	ft_worker_t *w = ft_worker_new("victim", die_holding_arena_lock, NULL,
 				       FT_WORKER_PROCESS);
@@ -176,6 +177,7 @@ Test(arena, lock_holder_killed_does_not_deadlock_allocation, .init = setup,
 Test(arena, detached_lock_holder_killed_is_freed_without_deadlock, .init = setup,
      .timeout = FT_TEST_TIMEOUT)
 {
+	ft_test_needs_processes();
 	victim_tid = ft_test_shared(sizeof(*victim_tid));
 	ft_worker_t *w = ft_worker_new("victim", die_holding_arena_lock, NULL,
 				       FT_WORKER_PROCESS);

@@ -474,6 +474,7 @@ static void ping_pong(void *arg)
 
 Test(condition, no_lost_wakeups, .timeout = FT_TEST_TIMEOUT)
 {
+	ft_test_needs_processes();
 	sh = ft_test_shared(sizeof(*sh));
 	void *locks[] = { ft_lock_new(), ft_rlock_new() };
 	for (size_t i = 0; i < 2; i++) {
@@ -525,6 +526,7 @@ static void notify_and_die(void *arg)
 Test(condition, retaking_a_lock_whose_holder_died_is_ownerdead,
      .timeout = FT_TEST_TIMEOUT)
 {
+	ft_test_needs_processes();
 	sh = ft_test_shared(sizeof(*sh));
 	void *locks[] = { ft_lock_new(), ft_rlock_new() };
 	for (int i = 0; i < 2; i++) {

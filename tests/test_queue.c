@@ -410,6 +410,7 @@ static void sibling(void *arg)
 
 Test(queue, queue_made_in_process_worker, .timeout = FT_TEST_TIMEOUT)
 {
+	ft_test_needs_processes();
 	sh = ft_test_shared(sizeof(*sh));
 	ev_go = ft_event_new();
 	ft_worker_t *b = ft_worker_new("sibling", sibling, NULL, FT_WORKER_PROCESS);

@@ -203,6 +203,7 @@ static void bias_doomed_stream(void *arg)
 
 Test(queue_bias, holder_killed_mid_put, .timeout = FT_TEST_TIMEOUT)
 {
+	ft_test_needs_processes();
 	bs = ft_test_shared(sizeof(*bs));
 	unsigned char buf[MAXMSG];
 	for (uint32_t r = 0; r < BIAS_KILLS; r++) {

@@ -184,6 +184,7 @@ static int env_int(const char *name, int dflt, int lo, int hi)
 
 Test(queue_manycore, bursts_mixed_gets_exactly_once, .timeout = 3600)
 {
+	ft_test_needs_processes();
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	int n = env_int("FT_STRESS_WORKERS", cpus > 4 ? (int)cpus : 4, 1, MAXW);
 	int seconds = env_int("FT_STRESS_SECONDS", 2, 1, 86400);

@@ -117,6 +117,7 @@ Test(queue_stress, mpmc_growing_ring, .timeout = FT_TEST_TIMEOUT)
 
 Test(queue_stress, mpmc_mixed_workers, .timeout = FT_TEST_TIMEOUT)
 {
+	ft_test_needs_processes();
 	static const unsigned pk[NPROD] = { FT_WORKER_PROCESS, FT_WORKER_THREAD,
 					    FT_WORKER_PROCESS };
 	static const unsigned ck[NCONS] = { FT_WORKER_THREAD, FT_WORKER_PROCESS };
@@ -227,6 +228,7 @@ static void survivor(void *arg)
 Test(queue_stress, sigkill_mid_operation_keeps_queue_consistent,
      .timeout = FT_TEST_TIMEOUT)
 {
+	ft_test_needs_processes();
 	ks = ft_test_shared(sizeof(*ks));
 	q = ft_queue_new(0);
 	cr_assert_not_null(q);

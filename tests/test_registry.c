@@ -430,6 +430,7 @@ static void body_middle(void *arg)
 
 Test(registry, enumerate_covers_the_whole_program, .timeout = FT_TEST_TIMEOUT)
 {
+	ft_test_needs_processes();
 	shm_setup();
 	ft_worker_t *m = ft_current_worker();
 	ft_worker_t *mid = ft_worker_new("middle", body_middle, NULL,
@@ -495,6 +496,7 @@ static void body_middle_forever(void *arg)
 /* The grandchild dies with its parent; its record must not stay listed. */
 Test(registry, dead_orphan_leaves_enumerate, .timeout = FT_TEST_TIMEOUT)
 {
+	ft_test_needs_processes();
 	shm_setup();
 	/* Orphans come to us: reap the grandchild here, so it is surely gone
 	 * (not a zombie waiting for init) before the registry is asked. */

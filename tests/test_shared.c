@@ -41,6 +41,7 @@ static void alloc_in_child(void *arg)
 Test(shared, memory_made_by_a_process_worker_is_ours_too,
      .timeout = FT_TEST_TIMEOUT)
 {
+	ft_test_needs_processes();
 	made_by_child = ft_shared_alloc(sizeof(*made_by_child));
 	ft_worker_t *w = ft_worker_new(NULL, alloc_in_child, NULL,
 				       FT_WORKER_PROCESS);

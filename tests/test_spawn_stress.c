@@ -155,6 +155,7 @@ static char *slurp(int fd)
 Test(spawn_stress, process_workers_under_malloc_and_stdio_load,
      .timeout = FT_TEST_TIMEOUT)
 {
+	ft_test_needs_processes();
 	S = ft_test_shared(sizeof(*S));
 	char path[] = "/tmp/ft-test-stress-XXXXXX";
 	int tmp = mkstemp(path);
@@ -289,6 +290,7 @@ static void quiet_child_body(void *arg)
 Test(spawn_stress, crashing_process_workers_report_the_signal,
      .timeout = FT_TEST_TIMEOUT)
 {
+	ft_test_needs_processes();
 	enum { N = 16 };
 	(void)ft_get_backend();
 	struct hammers hs;

@@ -39,6 +39,7 @@ static void join_other(void *arg)
 
 Test(supervisor, non_creator_join_sees_exit_code, .timeout = FT_TEST_TIMEOUT)
 {
+	ft_test_needs_processes();
 	sh = ft_test_shared(sizeof(*sh));
 	target_worker = ft_worker_new("target", wait_for_release, NULL,
 				      FT_WORKER_PROCESS);
@@ -57,6 +58,7 @@ Test(supervisor, non_creator_join_sees_exit_code, .timeout = FT_TEST_TIMEOUT)
 
 Test(supervisor, unjoined_dead_child_is_reaped, .timeout = FT_TEST_TIMEOUT)
 {
+	ft_test_needs_processes();
 	sh = ft_test_shared(sizeof(*sh));
 	ft_worker_t *w = ft_worker_new("doomed", wait_for_release, NULL,
 				       FT_WORKER_PROCESS);

@@ -145,6 +145,7 @@ static void body_new_default_named(void *arg)
 
 Test(worker, default_name_counts_across_the_program, .timeout = FT_TEST_TIMEOUT)
 {
+	ft_test_needs_processes();
 	shm_setup();
 	ft_worker_t *a = ft_worker_new(NULL, body_nop, NULL, 0);
 	ft_worker_t *b = ft_worker_new(NULL, body_nop, NULL, 0);
@@ -358,6 +359,7 @@ static void body_gated_exit3(void *arg)
 
 Test(worker, any_worker_joins_any_worker, .timeout = FT_TEST_TIMEOUT)
 {
+	ft_test_needs_processes();
 	shm_setup();
 	static const unsigned bkinds[] = { FT_WORKER_PROCESS, FT_WORKER_THREAD };
 	for (size_t k = 0; k < 2; k++) {
@@ -473,6 +475,7 @@ enum join_how { JOIN_FOREVER, JOIN_TIMED, JOIN_POLL };
 
 Test(worker, process_exit_status, .timeout = FT_TEST_TIMEOUT)
 {
+	ft_test_needs_processes();
 	static const struct {
 		ft_target_fn fn;
 		int code;
@@ -628,6 +631,7 @@ static char *slurp(int fd)
 
 Test(worker, stdio_lines_appear_exactly_once, .timeout = FT_TEST_TIMEOUT)
 {
+	ft_test_needs_processes();
 	enum { N = 6 };
 	static const unsigned flags[N] = { 0, 0, 0, FT_WORKER_PROCESS,
 					   FT_WORKER_THREAD, FT_WORKER_PROCESS };
@@ -728,6 +732,7 @@ static void body_middle(void *arg)
 
 Test(worker, process_worker_dies_with_its_parent, .timeout = FT_TEST_TIMEOUT)
 {
+	ft_test_needs_processes();
 	shm_setup();
 	/* Orphans come to us, so the grandchild's end can be observed. */
 	cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
@@ -908,6 +913,7 @@ static void body_parent_of_two(void *arg)
 
 Test(worker, process_worker_end_joins_its_workers, .timeout = FT_TEST_TIMEOUT)
 {
+	ft_test_needs_processes();
 	shm_setup();
 	ft_worker_t *w = ft_worker_new("parent", body_parent_of_two, NULL,
 				       FT_WORKER_PROCESS);
@@ -957,6 +963,7 @@ Test(worker, free_running_worker_detaches, .timeout = FT_TEST_TIMEOUT)
 
 Test(worker_bad_input, new_rejects_bad_arguments, .timeout = FT_TEST_TIMEOUT)
 {
+	ft_test_needs_processes();
 	char too_long[FT_WORKER_NAME_MAX + 2];
 	memset(too_long, 'x', FT_WORKER_NAME_MAX + 1);
 	too_long[FT_WORKER_NAME_MAX + 1] = '\0';
