@@ -3,11 +3,13 @@
  * io_uring futex ops (kernel 6.7+).  liburing 2.3 predates them, so the
  * opcodes are spelled here and checked with the ring's opcode probe.
  *
- * One small ring per thread, made on the thread's first wait.  A ring's
- * memory is shared with its creator across fork(), so a forked child drops
- * the ring it inherited (atfork handler) and makes its own.  Each wait is
- * synchronous: submit, then reap every CQE it produced, so no request is
- * ever left in flight when the thread forks or exits.
+ * One small ring per thread, made on the thread's first wait.  Each wait
+ * is synchronous: submit, then reap every CQE it produced, so no request
+ * is ever left in flight when the thread forks or exits.  A forked child
+ * inherits every thread's ring (their fds and mappings, shared with the
+ * parent's rings): it drops them all at once (atfork handler), or a
+ * process worker would hold one fd per thread that ever slept in its
+ * parent, keeping those rings alive.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -25,29 +27,60 @@
 #define UD_FUTEX 1
 #define UD_TIMEOUT 2
 
-static __thread struct io_uring ring;
+/* A thread's ring, on the list of every thread's ring. */
+struct ring_node {
+	struct io_uring ring;
+	struct ring_node *prev, *next;
+};
+
+static __thread struct ring_node my_node;
 static FT__TLS int ring_ready; /* 1 ready, -1 could not be made */
 static pthread_key_t ring_key;
+static pthread_mutex_t rings_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct ring_node *rings;  /* under rings_mu */
 
 static void ring_destroy(void *unused)
 {
 	(void)unused;
-	if (ring_ready == 1)
-		io_uring_queue_exit(&ring);
+	if (ring_ready == 1) {
+		pthread_mutex_lock(&rings_mu);
+		if (my_node.prev)
+			my_node.prev->next = my_node.next;
+		else
+			rings = my_node.next;
+		if (my_node.next)
+			my_node.next->prev = my_node.prev;
+		pthread_mutex_unlock(&rings_mu);
+		io_uring_queue_exit(&my_node.ring);
+	}
 	ring_ready = 0;
 }
 
-static void ring_forget_after_fork(void)
+static void rings_lock(void)
 {
-	/* Unmaps the child's view and closes the child's fd only; the
-	 * parent's ring is untouched. */
-	ring_destroy(NULL);
+	pthread_mutex_lock(&rings_mu);
+}
+
+static void rings_unlock(void)
+{
+	pthread_mutex_unlock(&rings_mu);
+}
+
+/* In the child: unmap and close every inherited ring (this only touches
+ * the child's fd table and mappings; the parent's rings go on). */
+static void rings_forget_in_child(void)
+{
+	for (struct ring_node *n = rings; n; n = n->next)
+		io_uring_queue_exit(&n->ring);
+	rings = NULL;
+	ring_ready = 0;
+	pthread_mutex_init(&rings_mu, NULL);
 }
 
 static void ring_key_init(void)
 {
 	pthread_key_create(&ring_key, ring_destroy);
-	pthread_atfork(NULL, NULL, ring_forget_after_fork);
+	pthread_atfork(rings_lock, rings_unlock, rings_forget_in_child);
 }
 
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
@@ -55,18 +88,25 @@ static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static struct io_uring *my_ring(void)
 {
 	if (ring_ready == 1)
-		return &ring;
+		return &my_node.ring;
 	if (ring_ready < 0)
 		return NULL;
 	pthread_once(&key_once, ring_key_init);
-	if (io_uring_queue_init(8, &ring, 0) < 0) {
+	if (io_uring_queue_init(8, &my_node.ring, 0) < 0) {
 		ring_ready = -1;
 		return NULL;
 	}
+	pthread_mutex_lock(&rings_mu);
+	my_node.prev = NULL;
+	my_node.next = rings;
+	if (rings)
+		rings->prev = &my_node;
+	rings = &my_node;
+	pthread_mutex_unlock(&rings_mu);
 	ring_ready = 1;
 	/* Any non-NULL value makes the destructor run at thread exit. */
-	pthread_setspecific(ring_key, &ring);
-	return &ring;
+	pthread_setspecific(ring_key, &my_node);
+	return &my_node.ring;
 }
 
 static void prep_futex(struct io_uring_sqe *sqe, unsigned op, void *addr,
@@ -184,7 +224,7 @@ static int uring_wake(uint32_t *word, int n)
 	 * reached by FUTEX_WAKE too. */
 	if (ring_ready != 1)
 		return ft__wait_futex_ops.wake(word, n);
-	struct io_uring *r = &ring;
+	struct io_uring *r = &my_node.ring;
 	struct io_uring_sqe *sqe = io_uring_get_sqe(r);
 	if (!sqe)
 		return ft__wait_futex_ops.wake(word, n);

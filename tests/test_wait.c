@@ -189,3 +189,62 @@ Test(wait, fds_ready_and_timeout, .init = setup, .timeout = FT_TEST_TIMEOUT)
 	close(p[0]);
 	close(p[1]);
 }
+
+/* io_uring fds in this process's table. */
+static int count_ring_fds(void)
+{
+	char path[64], target[64];
+	int n = 0;
+	for (int fd = 0; fd < 1024; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		ssize_t len = readlink(path, target, sizeof(target) - 1);
+		if (len <= 0)
+			continue;
+		target[len] = '\0';
+		n += strstr(target, "io_uring") != NULL;
+	}
+	return n;
+}
+
+static void sleep_once(void *arg)
+{
+	(void)arg;
+	uint32_t word = 0;
+	struct timespec ts;
+	/* A timed wait that times out: the thread makes its ring. */
+	ft__wait(&word, 0, ft__deadline(0.001, &ts));
+	__atomic_add_fetch(&sh->done, 1, __ATOMIC_ACQ_REL);
+	while (!__atomic_load_n(&sh->result, __ATOMIC_ACQUIRE))
+		ft_test_nap();
+}
+
+static void count_in_child(void *arg)
+{
+	(void)arg;
+	__atomic_store_n(&sh->first_result, count_ring_fds(), __ATOMIC_RELEASE);
+}
+
+/* Threads that slept own a ring each; a process worker forked after must
+ * not inherit their fds (they would keep the parent's rings alive). */
+Test(wait, process_worker_inherits_no_ring, .init = setup,
+     .timeout = FT_TEST_TIMEOUT)
+{
+	ft_test_needs_processes();
+	if (strcmp(ft__wait_impl->name, "uring") != 0) {
+		cr_log_info("skipped: rings belong to the io_uring wait");
+		return;
+	}
+	sh = ft_test_shared(sizeof(*sh));
+	ft_worker_t *t[4];
+	for (int i = 0; i < 4; i++)
+		t[i] = ft_test_start(sleep_once, FT_WORKER_THREAD);
+	cr_assert(ft_test_await_int((const int *)&sh->done, 4));
+	cr_assert_geq(count_ring_fds(), 4, "each sleeping thread has a ring");
+	sh->first_result = -1;
+	ft_test_join(ft_test_start(count_in_child, FT_WORKER_PROCESS));
+	cr_assert_eq(__atomic_load_n(&sh->first_result, __ATOMIC_ACQUIRE), 0,
+		     "rings inherited by the process worker");
+	__atomic_store_n(&sh->result, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < 4; i++)
+		ft_test_join(t[i]);
+}
