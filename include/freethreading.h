@@ -52,7 +52,7 @@ enum ft_backend {
 
 /* Wait-layer choice for struct ft_config.wait. */
 enum ft_wait_impl {
-	FT_WAIT_AUTO = 0, /* probe: io_uring, then futex2, then futex(2) */
+	FT_WAIT_AUTO = 0, /* futex2, else futex(2): the fastest measured */
 	FT_WAIT_URING,    /* IORING_OP_FUTEX_WAIT/WAKE/WAITV */
 	FT_WAIT_FUTEX2,   /* futex_waitv(2), futex_wait/futex_wake where present */
 	FT_WAIT_FUTEX,    /* classic futex(2) */

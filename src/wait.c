@@ -61,15 +61,17 @@ void ft__wait_select(int want)
 	choose_spin();
 	/* A forced choice that the kernel refuses falls through to the next
 	 * one down, so FREETHREADING_WAIT=uring on an old kernel still runs;
-	 * ft_runtime_info() tells what was really chosen. */
+	 * ft_runtime_info() tells what was really chosen.  The default is
+	 * futex2: io_uring measured slower for every wake-up case of the
+	 * bench (bench/README.md), and it costs a ring per sleeping thread. */
 	switch (want) {
-	case FT_WAIT_AUTO:
 	case FT_WAIT_URING:
 		if (ft__wait_uring_usable()) {
 			ft__wait_impl = &ft__wait_uring_ops;
 			return;
 		}
 		/* fall through */
+	case FT_WAIT_AUTO:
 	case FT_WAIT_FUTEX2:
 		if (ft__wait_futex2_usable()) {
 			ft__wait_impl = &ft__wait_futex2_ops;
