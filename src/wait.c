@@ -109,6 +109,21 @@ bool ft__deadline_passed(const struct timespec *abs)
 	       (now.tv_sec == abs->tv_sec && now.tv_nsec >= abs->tv_nsec);
 }
 
+const struct timespec *ft__deadline_slice(const struct timespec *abs,
+					  long slice_ns, struct timespec *ts,
+					  bool *last)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_nsec += slice_ns;
+	while (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+	*last = abs && (abs->tv_sec < ts->tv_sec ||
+			(abs->tv_sec == ts->tv_sec && abs->tv_nsec <= ts->tv_nsec));
+	return *last ? abs : ts;
+}
+
 int ft__deadline_ms(const struct timespec *abs)
 {
 	struct timespec now;

@@ -106,4 +106,11 @@ int ft__deadline_ms(const struct timespec *abs);
 
 bool ft__deadline_passed(const struct timespec *abs);
 
+/* For a wait in slices: the earlier of @abs (NULL: none) and @slice_ns
+ * from now, stored in @ts when it is the slice; *@last tells whether it
+ * is @abs, after which the wait is over. */
+const struct timespec *ft__deadline_slice(const struct timespec *abs,
+					  long slice_ns, struct timespec *ts,
+					  bool *last);
+
 #endif

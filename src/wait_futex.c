@@ -36,17 +36,11 @@ static int futex_waitv(const struct ft__wait_word *v, unsigned n,
 		for (unsigned i = 0; i < n; i++)
 			if (ft__load_acquire(v[i].word) != v[i].val)
 				return -EAGAIN;
-		struct timespec until;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += slice_ns;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		bool last = abs && (abs->tv_sec < until.tv_sec ||
-				    (abs->tv_sec == until.tv_sec &&
-				     abs->tv_nsec <= until.tv_nsec));
-		int r = ft__sys_futex_wait(v[0].word, v[0].val, last ? abs : &until);
+		struct timespec ts;
+		bool last;
+		int r = ft__sys_futex_wait(v[0].word, v[0].val,
+					   ft__deadline_slice(abs, slice_ns, &ts,
+							      &last));
 		if (r == 0)
 			return 0;
 		if (r == -EAGAIN)

@@ -149,18 +149,11 @@ static int wait_gone(ft_queue_t *q, uint32_t tid, const struct timespec *abs)
 			ft__cas_acq_rel(&q->put_unbiased, &u, 0);
 			return 0;
 		}
-		struct timespec slice;
-		clock_gettime(CLOCK_MONOTONIC, &slice);
-		slice.tv_nsec += ABSENCE_POLL_NS;
-		if (slice.tv_nsec >= 1000000000L) {
-			slice.tv_sec++;
-			slice.tv_nsec -= 1000000000L;
-		}
-		bool last = abs && (abs->tv_sec < slice.tv_sec ||
-				    (abs->tv_sec == slice.tv_sec &&
-				     abs->tv_nsec <= slice.tv_nsec));
-		if (ft__wait(&q->put_unbiased, u, last ? abs : &slice) ==
-			    -ETIMEDOUT && last &&
+		struct timespec ts;
+		bool last;
+		const struct timespec *until =
+			ft__deadline_slice(abs, ABSENCE_POLL_NS, &ts, &last);
+		if (ft__wait(&q->put_unbiased, u, until) == -ETIMEDOUT && last &&
 		    ft__load_acquire(&q->put_unbiased) == tid)
 			return -ETIMEDOUT;
 	}
