@@ -55,7 +55,10 @@ int ft__lockword_acquire_slow(uint32_t *w, uint32_t tid, double timeout,
 			continue;
 		int r = ft__wait(w, v | FT__LW_WAITERS, abs);
 		slept = true;
-		if (r == -ETIMEDOUT) {
+		/* Only a deadline ends the wait: without one, a timeout a
+		 * wait layer reports is a spurious wake-up, and callers that
+		 * wait forever take the word without checking. */
+		if (r == -ETIMEDOUT && abs) {
 			/* One last look: the word may have freed just now. */
 			v = ft__load_relaxed(w);
 			if ((v & FT__LW_TID_MASK) != 0)

@@ -168,13 +168,16 @@ static int submit_and_reap(struct io_uring *r, struct io_uring_sqe *sqe,
 	return res;
 }
 
-static int map_wait_result(int res)
+/* A cancelled request is a timeout only if there was a deadline: a wait
+ * without one never reports -ETIMEDOUT (the kernel also cancels requests
+ * when a ring goes away), it is then a spurious wake-up. */
+static int map_wait_result(int res, const struct timespec *abs)
 {
 	if (res >= 0)
 		return res;
 	if (res == -EAGAIN)
 		return -EAGAIN;
-	if (res == -ECANCELED || res == -ETIME || res == -ETIMEDOUT)
+	if (abs && (res == -ECANCELED || res == -ETIME || res == -ETIMEDOUT))
 		return -ETIMEDOUT;
 	return 0; /* EINTR and the like: the caller rechecks */
 }
@@ -189,7 +192,7 @@ static int uring_wait(uint32_t *word, uint32_t val, const struct timespec *abs)
 	if (!sqe)
 		return ft__wait_futex_ops.wait(word, val, abs);
 	prep_futex(sqe, OP_FUTEX_WAIT, word, val, 0);
-	int res = map_wait_result(submit_and_reap(r, sqe, abs));
+	int res = map_wait_result(submit_and_reap(r, sqe, abs), abs);
 	return res > 0 ? 0 : res;
 }
 
@@ -213,7 +216,7 @@ static int uring_waitv(const struct ft__wait_word *v, unsigned n,
 	if (!sqe)
 		return ft__wait_futex_ops.waitv(v, n, abs);
 	prep_futex(sqe, OP_FUTEX_WAITV, fv, 0, n);
-	return map_wait_result(submit_and_reap(r, sqe, abs));
+	return map_wait_result(submit_and_reap(r, sqe, abs), abs);
 }
 
 static int uring_wake(uint32_t *word, int n)
