@@ -453,11 +453,12 @@ FT_API int ft_barrier_free(ft_barrier_t *b);
  * it back with one membarrier(2), within its own process where it can
  * (the process registers for that when it is first given a side, not
  * before).  Should a seccomp filter refuse that call, the queue gives no
- * more bias and the taker waits instead for the biased producer's next put
- * or its end; its own timeout still holds, and nothing is lost.  (So, once
- * a filter refused it, a producer that holds the side and never puts
- * again keeps a second producer's put waiting, up to that put's timeout,
- * until it ends.)
+ * more bias and the taker waits instead until the biased producer is seen
+ * to have left: its next put, its end, or the kernel showing it off the
+ * CPU (/proc/<tid>/stat); its own timeout still holds, and nothing is
+ * lost.  (So, once a filter refused it, a producer that holds the side and
+ * then busy-waits on a CPU without putting keeps a second producer's put
+ * waiting, up to that put's timeout.)
  *
  * A worker killed in the middle of a put or a get leaves the queue
  * consistent: a message is published by one store after it is fully

@@ -83,6 +83,8 @@ run ok  queue_bias REFUSE=1 K=3
 run ok  queue_bias TIMED=1 REFUSE=1 K=3
 run ok  queue_bias TIMED=1 NC=2 K=2
 run ok  queue_bias REFUSE=1 NC=2 K=2
+run ok  queue_bias NP=2 K=2 REFUSE=1 HANDSHAKE=1
+run bug queue_bias NP=2 K=2 REFUSE=1 HANDSHAKE=1 OFFCPU=0
 run bug queue_bias LEGACY=1 TIMED=1 NC=2 K=2
 run bug queue_bias LEGACY=1 REFUSE=1 K=3
 
@@ -93,7 +95,6 @@ if [ "$set_" = thorough ]; then
 	run ok  queue_wake K=2 MAXSIZE=0
 	run ok  queue_wake K=2 MAXSIZE=1
 	run ok  queue_bias NP=2 K=2
-	run ok  queue_bias NP=2 K=2 REFUSE=1
 	run ok  queue_bias NC=2 K=4 TIMED=1
 fi
 exit $status

@@ -41,6 +41,15 @@
 #ifndef TIMED
 #define TIMED 0        /* consumers' revocation waits may time out */
 #endif
+#ifndef HANDSHAKE
+#define HANDSHAKE 0    /* producer 0, done, waits (asleep) for producer 1
+			  to be done before it ends: the biased producer that
+			  waits for its rival (tests/test_queue_bias.c) */
+#endif
+#ifndef OFFCPU
+#define OFFCPU 1       /* a revoker refused the fence may see the producer
+			  off the CPU (blocked, its buffer drained) */
+#endif
 #ifndef LEGACY
 #define LEGACY 0       /* 1: the put-back of 4828b26 (a failed revocation
 			  restores the bias); expect a lost wake-up */
@@ -69,6 +78,7 @@
 #define EAGAIN 1
 #define ETIMEDOUT 2
 #define EPERM 3
+#define GONE 4        /* wait for the producer's own word, then again */
 
 int mem[NA];
 
@@ -87,6 +97,7 @@ int fq[NA];
 
 byte writers;             /* processes inside the producing side */
 bool ended[NPROC];        /* a producer that returned (its thread ended) */
+bool asleep[NPROC];       /* blocked in the kernel, its buffer drained */
 byte got[TOTAL];          /* times each message was read */
 byte last_seen[NC * NP];  /* per consumer, per producer: next expected */
 
@@ -234,7 +245,8 @@ end:
 inline put_lock_take()
 {
 	drain();
-	atomic { mem[A_PUTLOCK] == 0 -> mem[A_PUTLOCK] = _pid }
+	asleep[_pid] = true;
+	atomic { mem[A_PUTLOCK] == 0 -> mem[A_PUTLOCK] = _pid; asleep[_pid] = false }
 }
 
 /* With a deadline: may give up instead of waiting. */
@@ -282,21 +294,10 @@ inline unbias(timed, res)
 		if
 		:: fr != 0 ->
 			/* Refused: no more bias; the producer's own word says
-			 * when it left (its next put), or its end does. */
+			 * when it left (its next put), or its end does: the
+			 * caller waits for that without put_lock. */
 			st(A_OFF, 1);
-			do
-			:: ld(A_UNBIASED, u);
-				if
-				:: u != TID(b) || ended[TID(b)] -> break
-				:: else ->
-					/* in slices: an ended thread wakes nobody */
-					futex_wait_timed(A_UNBIASED, u, fr);
-					if
-					:: fr == ETIMEDOUT && timed -> res = ETIMEDOUT; break
-					:: true
-					fi
-				fi
-			od
+			res = GONE
 		:: else ->
 			/* Fenced: inside is up to date; wait until it is 0. */
 			do
@@ -321,7 +322,7 @@ inline unbias(timed, res)
 		fi;
 		break
 	od;
-	b = 0; nb = 0; u = 0; in = 0; fr = 0; ok = false
+	nb = 0; u = 0; in = 0; fr = 0; ok = false
 }
 
 /* 4828b26's unbias(): clears the bias to 0; a failed revocation puts it
@@ -369,6 +370,57 @@ inline unbias_legacy(timed, res)
 #define UNBIAS unbias
 #endif
 
+/*
+ * ft__put_side_lock(): take put_lock, say we are back if our bias was
+ * taken (B4), finish any revocation; when the heavy fence was refused,
+ * let put_lock go, wait until the biased producer is known outside (it
+ * says so, ends, or is seen off the CPU: then put_inside is true), finish
+ * the revocation, and start again.  res 0 with put_lock held, or
+ * ETIMEDOUT without.  With OFFCPU=0 only the producer's word and its end
+ * count, and a producer that waits for its rival deadlocks (HANDSHAKE).
+ */
+inline side_lock(timed, res)
+{
+	do
+	:: if
+		:: timed -> put_lock_take_timed(res)
+		:: else -> put_lock_take(); res = 0
+		fi;
+		if
+		:: res != 0 -> break
+		:: else
+		fi;
+		ld(A_UNBIASED, u);
+		if
+		:: u == _pid -> cas(A_UNBIASED, u, 0, ok); futex_wake_all(A_UNBIASED)
+		:: else
+		fi;
+		UNBIAS(timed, res);
+		if
+		:: res == 0 -> break
+		:: res == GONE ->
+			put_lock_drop();
+			drain();
+			if
+			:: atomic { (mem[A_UNBIASED] != TID(b) || ended[TID(b)] ||
+				     (OFFCPU && asleep[TID(b)] && mem[A_INSIDE] == 0)) ->
+				res = 0 }
+			:: timed -> res = ETIMEDOUT
+			fi;
+			if
+			:: res == 0 ->
+				/* finish the revocation, without put_lock */
+				nb = TID(b) + REVOKING;
+				cas(A_BIAS, nb, 0, ok);
+				nb = 0
+			:: else -> break
+			fi
+		:: else -> put_lock_drop(); break
+		fi
+	od;
+	b = 0; u = 0; ok = false
+}
+
 /* ---------------------------------------------------------- producer */
 proctype producer(byte id)
 {
@@ -409,16 +461,13 @@ proctype producer(byte id)
 		:: else
 		fi;
 
-		/* the locked put: first tell a revoker we have left */
-		ld(A_UNBIASED, u);
-		if
-		:: u == _pid ->
-			cas(A_UNBIASED, u, 0, ok);
-			futex_wake_all(A_UNBIASED)
-		:: else
-		fi;
+		/* the locked put */
+#if LEGACY
 		put_lock_take();
 		UNBIAS(false, res);
+#else
+		side_lock(false, res);
+#endif
 		assert(res == 0);     /* producers wait without a deadline */
 		atomic { writers++; assert(writers == 1) };
 		ld(A_TAIL, t);
@@ -449,8 +498,15 @@ proctype producer(byte id)
 		waited = false;
 next:		b = 0; u = 0; ok = false
 	}
-	/* The thread ends: a poller of its existence notices. */
 	drain();
+	if
+	:: HANDSHAKE && id == 0 && NP > 1 ->
+		asleep[_pid] = true;
+		(ended[_pid + 1]);
+		asleep[_pid] = false
+	:: else
+	fi;
+	/* The thread ends: a poller of its existence notices. */
 	ended[_pid] = true;
 	b = 0; u = 0; in = 0; t = 0; ok = false; waited = false
 }
@@ -502,6 +558,7 @@ proctype consumer(byte id)
 #endif
 			if
 			:: b != 0 ->
+#if LEGACY
 				if
 				:: TIMED -> put_lock_take_timed(res)
 				:: else -> put_lock_take(); res = 0
@@ -509,11 +566,19 @@ proctype consumer(byte id)
 				if
 				:: res == 0 ->
 					UNBIAS(TIMED, res);
-					/* a get may time out, never fail otherwise */
 					assert(res == 0 || res == ETIMEDOUT);
 					put_lock_drop()
 				:: else
 				fi
+#else
+				side_lock(TIMED, res);
+				/* a get may time out, never fail otherwise */
+				assert(res == 0 || res == ETIMEDOUT);
+				if
+				:: res == 0 -> put_lock_drop()
+				:: else
+				fi
+#endif
 			:: else
 			fi;
 			if

@@ -8,7 +8,10 @@
 #define FT_SYS_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
@@ -113,6 +116,32 @@ static inline int ft__sys_waitid_pidfd(int pidfd, siginfo_t *info, int opts)
 static inline pid_t ft__sys_gettid(void)
 {
 	return (pid_t)syscall(SYS_gettid);
+}
+
+/* Whether thread @tid is on a CPU or waiting for one: 1 if so (state R),
+ * 0 if it sleeps, is stopped or gone, -1 if /proc cannot tell.  A thread
+ * seen off the CPU has been switched out, and every store it made before
+ * is visible to all (the scheduler's switch is a full barrier). */
+static inline int ft__sys_tid_running(pid_t tid)
+{
+	char path[48], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	ssize_t n;
+	do
+		n = read(fd, buf, sizeof(buf) - 1);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* "pid (comm) S ...": the comm may hold ')' itself. */
+	const char *p = strrchr(buf, ')');
+	if (!p || p[1] != ' ' || !p[2])
+		return -1;
+	return p[2] == 'R';
 }
 
 /* 1 while the thread or process @tid exists (a zombie counts), else 0. */

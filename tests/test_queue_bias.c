@@ -348,12 +348,14 @@ Test(queue_bias, fence_refused_to_sleeping_consumer, .timeout = FT_TEST_TIMEOUT)
 /* The rival producer is the one refused the fence: it must still put, and
  * every message of both arrive exactly once, in order.  The streamer holds
  * the side each time the rival puts (100 puts in a row, and the consumer
- * never sleeps), and goes on putting while the rival waits. */
+ * never sleeps), and then stops until that put has returned: the rival
+ * cannot wait for the streamer's next put, and must see it is not inside
+ * (bias.c, B2). */
 struct chunksh {
 	int errors;
 	int filtered;    /* the rival installed its filter */
 	int streamed;    /* the streamer's puts so far */
-	int asked;       /* chunks the rival started a put for */
+	int answered;    /* the rival's puts that returned */
 };
 
 static struct chunksh *cs;
@@ -369,10 +371,12 @@ static void chunk_streamer(void *arg)
 		if (ft_queue_put(q, buf, n, FT_TEST_GUARD_S) != 0)
 			__atomic_add_fetch(&cs->errors, 1, __ATOMIC_RELAXED);
 		__atomic_store_n(&cs->streamed, (int)s + 1, __ATOMIC_RELEASE);
-		/* After each 100: let the rival start its put, then go on. */
+		/* After each 100: wait for the rival's put. */
 		if (s % 100 == 99 &&
-		    !ft_test_await_int(&cs->asked, (int)(s + 1) / 100))
+		    !ft_test_await_int(&cs->answered, (int)(s + 1) / 100)) {
+			__atomic_add_fetch(&cs->errors, 1, __ATOMIC_RELAXED);
 			return;
+		}
 	}
 }
 
@@ -385,10 +389,10 @@ static void filtered_rival(void *arg)
 	for (uint32_t s = 0; s < PER / 100; s++) {
 		if (!ft_test_await_int(&cs->streamed, (int)(s + 1) * 100))
 			break;
-		__atomic_store_n(&cs->asked, (int)s + 1, __ATOMIC_RELEASE);
 		size_t n = build(buf, 1, 0, s, 5);
 		if (ft_queue_put(q, buf, n, FT_TEST_GUARD_S) != 0)
 			__atomic_add_fetch(&cs->errors, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&cs->answered, (int)s + 1, __ATOMIC_RELEASE);
 	}
 }
 

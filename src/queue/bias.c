@@ -14,9 +14,10 @@
  * put_bias REVOKING (the producer's check fails from then on), runs a
  * heavy fence towards the producer's process and waits for put_inside to
  * be 0: either it sees the producer inside, or the producer sees the bias
- * gone.  If the heavy fence is refused (a seccomp filter), it waits
- * instead for the producer to say it left: the producer's next put clears
- * put_unbiased on its way to put_lock, or the producer ends.
+ * gone.  If the heavy fence is refused (a seccomp filter), it lets
+ * put_lock go and waits instead until the producer is known to have left:
+ * its next put clears put_unbiased on its way into put_lock, it ends, or
+ * it is seen off the CPU.
  *
  * Invariants:
  *  B1. At most one writer on the producing side: a holder of put_lock
@@ -24,9 +25,10 @@
  *      revocation first), and a biased producer only between its entry
  *      check and leaving put_inside.
  *  B2. put_bias leaves REVOKING only for 0, and only once the producer is
- *      known outside: put_inside seen 0 after a heavy fence, put_unbiased
- *      cleared by the producer, or the producer gone.  A holder that
- *      gives up (its deadline) leaves REVOKING for the next one.
+ *      known outside: put_inside seen 0 after a heavy fence or after the
+ *      producer was seen off the CPU, put_unbiased cleared by the
+ *      producer, or the producer gone.  A holder that gives up (its
+ *      deadline) leaves REVOKING for the next one.
  *  B3. No consumer sleeps while put_bias is not 0: one about to sleep
  *      counts itself in getters (seq_cst) and then takes the side back if
  *      put_bias is not 0; a bias is given only if getters reads 0 after
@@ -36,6 +38,7 @@
  *      overwrite a new holder's: so no bias is given to another producer
  *      while put_unbiased names a live one; it clears it on its next put
  *      through put_lock, after which it no longer writes put_inside.
+ *      Nobody waits for that holding put_lock.
  *  B5. Once a heavy fence was refused the queue gives no more bias.
  */
 #include <errno.h>
@@ -135,19 +138,38 @@ static int wait_inside(ft_queue_t *q, const struct timespec *abs)
 	return 0;
 }
 
-/* Without a heavy fence: wait until producer @tid cleared put_unbiased
- * (its next put) or no longer exists. */
+/*
+ * Without a heavy fence, and without put_lock: wait until producer @tid is
+ * known outside (B2), then finish its revocation.  Known outside: it
+ * cleared put_unbiased (its next put, on its way into put_lock), it no
+ * longer exists, or it was seen off the CPU after the mark.  A thread off
+ * the CPU was switched out, so its stores are all visible and its loads
+ * after it resumes see the mark: put_inside then tells the truth, and if
+ * it sits in a put (preempted there) it leaves put_inside when it runs.
+ */
 static int wait_gone(ft_queue_t *q, uint32_t tid, const struct timespec *abs)
 {
 	for (;;) {
 		/* Acquire pairs with the producer's CAS in
 		 * ft__put_side_lock: all its puts are visible. */
 		uint32_t u = ft__load_acquire(&q->put_unbiased);
-		if (u != tid)
-			return 0;
-		if (!ft__sys_tid_exists((pid_t)tid)) {
+		int e = 1;
+		if (u != tid) {
+			e = 0;
+		} else if (!ft__sys_tid_exists((pid_t)tid)) {
 			ft__cas_acq_rel(&q->put_unbiased, &u, 0);
-			return 0;
+			e = 0;
+		} else if (ft__sys_tid_running((pid_t)tid) == 0) {
+			e = wait_inside(q, abs);
+		}
+		if (e <= 0) {
+			/* B2: REVOKING to 0 (whoever holds put_lock may do
+			 * the same, or the producer may have: a CAS).
+			 * Release: what we waited for comes first. */
+			uint32_t b = tid | REVOKING;
+			if (e == 0)
+				ft__cas_release(&q->put_bias, &b, 0);
+			return e;
 		}
 		struct timespec ts;
 		bool last;
@@ -161,13 +183,16 @@ static int wait_gone(ft_queue_t *q, uint32_t tid, const struct timespec *abs)
 
 /*
  * With put_lock held: finish taking the side from a biased producer, if
- * anyone is biased (B2).  0, or -ETIMEDOUT at the deadline @d with
- * put_bias left REVOKING.  Producers (!@consumer) wait for a put under way
- * without a deadline, as for any side lock (each is held for one put);
- * waiting for a producer to say it left may take as long as it likes, so
- * everyone keeps to his deadline there.
+ * anyone is biased (B2).  0: the side is free; -ETIMEDOUT at the deadline
+ * @d, put_bias left REVOKING; or GONE when the heavy fence was refused:
+ * the caller lets put_lock go (the producer may need it to say it left),
+ * waits for producer *@gone (wait_gone) and starts again.  Producers
+ * (!@consumer) wait for a put under way without a deadline, as for any
+ * side lock (each is held for one put).
  */
-static int unbias(ft_queue_t *q, struct ft__deadline *d, bool consumer)
+#define GONE 1
+static int unbias(ft_queue_t *q, struct ft__deadline *d, bool consumer,
+		  uint32_t *gone)
 {
 	uint32_t me = ft__tid();
 	/* Acquire pairs with the producer's release when it gave the side
@@ -189,50 +214,57 @@ static int unbias(ft_queue_t *q, struct ft__deadline *d, bool consumer)
 	if (!b)
 		return 0;
 	uint32_t tid = b & TID_MASK;
-	int e = 0;
 	if (tid != me) {
-		e = ft__fence_heavy((pid_t)q->put_bias_pid);
-		if (e == 0) {
-			e = wait_inside(q, consumer ? ft__deadline_abs(d) : NULL);
-		} else {
-			/* B5: no heavy fence, no more bias; the producer
-			 * tells us itself when it has left. */
+		if (ft__fence_heavy((pid_t)q->put_bias_pid) < 0) {
+			/* B5: no heavy fence, no more bias. */
 			ft__store_relaxed(&q->put_bias_off, 1);
-			e = wait_gone(q, tid, ft__deadline_abs(d));
+			*gone = tid;
+			return GONE;
 		}
+		int e = wait_inside(q, consumer ? ft__deadline_abs(d) : NULL);
+		if (e < 0)
+			return e;
 	}
-	if (e == 0)
-		/* Release: what we waited for is ordered before the side
-		 * counts as free. */
-		ft__store_release(&q->put_bias, 0);
-	return e;
+	/* Release: what we waited for is ordered before the side counts as
+	 * free. */
+	ft__store_release(&q->put_bias, 0);
+	return 0;
 }
 
 int ft__put_side_lock(ft_queue_t *q, struct ft__deadline *d, bool consumer)
 {
 	uint32_t me = ft__tid();
-	double lock_timeout = -1.0;
-	if (consumer) {
-		const struct timespec *abs = ft__deadline_abs(d);
-		if (abs)
-			lock_timeout = ft__deadline_ms(abs) / 1e3;
-	} else {
-		/* B4: a producer whose bias was taken says it left, before
-		 * put_lock (a revoker may wait for it holding put_lock).
-		 * Release: its puts before this one are visible. */
-		uint32_t u = ft__load_relaxed(&q->put_unbiased);
-		if (u == me && ft__cas_acq_rel(&q->put_unbiased, &u, 0))
-			ft__wake(&q->put_unbiased, INT_MAX);
-	}
-	int r = ft__lockword_acquire(&q->put_lock, me, lock_timeout);
-	if (r == -ETIMEDOUT || r == -EAGAIN)
-		return -ETIMEDOUT;
-	/* -EOWNERDEAD needs nothing more: a dead holder published all or
-	 * nothing (ring.c, R3) and left any revocation marked (B2). */
-	int e = unbias(q, d, consumer);
-	if (e < 0)
+	for (;;) {
+		double lock_timeout = -1.0;
+		if (consumer) {
+			const struct timespec *abs = ft__deadline_abs(d);
+			if (abs)
+				lock_timeout = ft__deadline_ms(abs) / 1e3;
+		}
+		int r = ft__lockword_acquire(&q->put_lock, me, lock_timeout);
+		if (r == -ETIMEDOUT || r == -EAGAIN)
+			return -ETIMEDOUT;
+		/* -EOWNERDEAD needs nothing more: a dead holder published all
+		 * or nothing (ring.c, R3) and left any revocation marked
+		 * (B2). */
+		if (!consumer) {
+			/* B4: a producer whose bias was taken says it is
+			 * back.  Release: its puts so far come first. */
+			uint32_t u = ft__load_relaxed(&q->put_unbiased);
+			if (u == me && ft__cas_acq_rel(&q->put_unbiased, &u, 0))
+				ft__wake(&q->put_unbiased, INT_MAX);
+		}
+		uint32_t gone;
+		int e = unbias(q, d, consumer, &gone);
+		if (e == 0)
+			return 0;
 		ft__lockword_release(&q->put_lock);
-	return e;
+		if (e < 0)
+			return e;
+		e = wait_gone(q, gone, ft__deadline_abs(d));
+		if (e < 0)
+			return e;
+	}
 }
 
 int ft__bias_for_sleeper(ft_queue_t *q, struct ft__deadline *d)
