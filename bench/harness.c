@@ -101,13 +101,14 @@ static void on_helper_failed(int sig)
 	_exit(2); /* the helper printed why */
 }
 
+static unsigned watchdog_s;
+
+/* A timed run that hangs: say whether its workers sleep or still run
+ * (watchdog.c), then stop; process workers die with us. */
 static void on_watchdog(int sig)
 {
-	static const char msg[] = "bench: a timed run took far too long "
-				  "(a helper worker hung or died?)\n";
 	(void)sig;
-	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
-		_exit(2);
+	watchdog_report(current_case, current_side, watchdog_s);
 	_exit(2);
 }
 
@@ -169,7 +170,6 @@ struct row_result {
 };
 
 static double target_ns;
-static unsigned watchdog_s;
 
 static double now_ns(void)
 {

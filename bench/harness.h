@@ -94,6 +94,15 @@ void flag_set(uint32_t *f);
 /* Wait for the flag; @timeout_s > 0 bounds the wait (fail() after it). */
 void flag_wait(uint32_t *f, double timeout_s, const char *what);
 
+/*
+ * From the SIGALRM handler of a timed run that outlived @seconds: print
+ * each thread of this process and of its children (state, system call,
+ * wchan, CPU used over two seconds) and whether they all sleep (a
+ * deadlock) or still run (watchdog.c).  Async-signal-safe.
+ */
+void watchdog_report(const char *case_name, const char *side,
+		     unsigned seconds);
+
 /* ---------------------------------------------------------------- pairs */
 /*
  * Two-worker cases (pair.c): the main worker and one partner, spawned as
