@@ -12,10 +12,14 @@
  *   - calls that can fail return 0 (or a non-negative count) on success and
  *     a negative errno on failure; they never touch errno;
  *   - *_new constructors return a handle, or NULL with errno set;
- *   - timeouts are double seconds: negative (FT_FOREVER) waits forever,
- *     0 never blocks (a call that would block returns -EAGAIN), a positive
- *     timeout that runs out returns -ETIMEDOUT; values above 1e9 s are
- *     treated as forever;
+ *   - timeouts are double seconds, measured from the call:
+ *     FT_FOREVER (exactly -1.0) waits forever, as do values too large to
+ *     represent (2^62 s and more, or +infinity); 0 never blocks (a call
+ *     that would block returns -EAGAIN); a positive timeout that runs out
+ *     returns -ETIMEDOUT; any other negative value is a deadline already
+ *     passed (the call does what it can without waiting, then
+ *     -ETIMEDOUT), so a remaining time computed as "deadline - now" that
+ *     dips below zero never turns into "forever"; NaN gives -EINVAL;
  *   - a handle that is not a live object of the expected type gives -EBADF
  *     (NULL gives -EINVAL).
  */
@@ -36,7 +40,8 @@ extern "C" {
 #define FT_API
 #endif
 
-/* Wait forever: pass as any timeout. */
+/* Wait forever: pass as any timeout.  The only negative timeout that
+ * waits; see the conventions above. */
 #define FT_FOREVER (-1.0)
 
 /* ------------------------------------------------------------------ */
@@ -398,17 +403,17 @@ typedef int (*ft_action_fn)(void *arg);
  * EINVAL).  The last to arrive runs @action(@arg) if given, before anyone
  * is released, holding the barrier's internal lock (other calls on this
  * barrier wait for it, as in CPython).  @timeout is the default for
- * ft_barrier_wait (negative: forever).
+ * ft_barrier_wait (FT_FOREVER: none); NaN gives NULL with errno EINVAL.
  */
 FT_API ft_barrier_t *ft_barrier_new(unsigned parties, ft_action_fn action,
 				    void *arg, double timeout);
 
 /*
  * Wait until @parties workers have called this.  Returns the arrival
- * index, 0 .. parties-1 (the last to arrive gets parties-1).  A negative
- * @timeout uses the barrier's own.  -EPIPE: the barrier is or became
- * broken (aborted, reset while waiting, another waiter timed out, or the
- * action failed).  -ETIMEDOUT (-EAGAIN for a timeout of 0): this waiter's
+ * index, 0 .. parties-1 (the last to arrive gets parties-1).  @timeout
+ * FT_FOREVER uses the barrier's own (Python's None).  -EPIPE: the barrier
+ * is or became broken (aborted, reset while waiting, another waiter timed
+ * out, or the action failed).  -ETIMEDOUT (-EAGAIN for a timeout of 0): this waiter's
  * deadline passed; as in CPython the barrier is now broken for everyone
  * until ft_barrier_reset.  The waiter that ran a failing action gets the
  * action's code (-ECANCELED if it returned a positive value).

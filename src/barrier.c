@@ -47,6 +47,11 @@ FT_API ft_barrier_t *ft_barrier_new(unsigned parties, ft_action_fn action,
 		errno = EINVAL;
 		return NULL;
 	}
+	struct ft__deadline d;
+	if (ft__deadline_init(&d, timeout) < 0) { /* NaN */
+		errno = EINVAL;
+		return NULL;
+	}
 	ft_barrier_t *b = ft__new_object(sizeof(*b));
 	if (!b)
 		return NULL;
@@ -90,28 +95,31 @@ static int wait_change(ft_barrier_t *b, const struct timespec *abs)
 }
 
 /* The caller's deadline passed: the barrier breaks for everyone. */
-static int time_out(ft_barrier_t *b, double timeout)
+static int time_out(ft_barrier_t *b, const struct ft__deadline *d)
 {
 	b->state = BROKEN;
 	notify_all(b);
-	return timeout == 0 ? -EAGAIN : -ETIMEDOUT;
+	return ft__deadline_now(d) ? -EAGAIN : -ETIMEDOUT;
 }
 
 FT_API int ft_barrier_wait(ft_barrier_t *b, double timeout)
 {
-	struct timespec ts;
+	struct ft__deadline d;
 	int r = ft__check(b, FT__TAG_BARRIER);
 	if (r < 0)
 		return r;
-	if (timeout < 0)
+	/* FT_FOREVER: the barrier's own (itself checked when made). */
+	if (timeout == FT_FOREVER)
 		timeout = b->timeout;
-	const struct timespec *abs = ft__deadline(timeout, &ts);
+	if ((r = ft__deadline_init(&d, timeout)) < 0)
+		return r;
+	const struct timespec *abs = ft__deadline_abs(&d);
 
 	lock(b);
 	while (b->state == DRAINING || b->state == RESETTING) {
 		if (wait_change(b, abs) == -ETIMEDOUT &&
 		    (b->state == DRAINING || b->state == RESETTING)) {
-			r = time_out(b, timeout);
+			r = time_out(b, &d);
 			unlock(b);
 			return r;
 		}
@@ -142,7 +150,7 @@ FT_API int ft_barrier_wait(ft_barrier_t *b, double timeout)
 			if (wait_change(b, abs) == -ETIMEDOUT &&
 			    b->round == round && b->epoch == epoch &&
 			    b->state == FILLING)
-				r = time_out(b, timeout);
+				r = time_out(b, &d);
 		}
 		if (r >= 0 && b->round == round)
 			r = -EPIPE; /* broken, reset or a new epoch: not passed */

@@ -62,38 +62,50 @@ static uint32_t *lock_word(ft_condition_t *c)
 					   : &((struct ft_rlock *)c->lock)->word;
 }
 
+static int check(ft_condition_t *c);
+
 /* 0 if the caller holds the lock, else -EPERM (or the handle's error). */
 static int check_held(ft_condition_t *c)
 {
-	int r = ft__check(c, FT__TAG_CONDITION);
+	int r = check(c);
 	if (r < 0)
 		return r;
-	if (ft__arena_check(c->lock, c->lock_tag) < 0)
-		return -EBADF;
 	if ((ft__load_relaxed(lock_word(c)) & FT__LW_TID_MASK) != ft__tid())
 		return -EPERM;
 	return 0;
 }
 
-FT_API int ft_condition_acquire(ft_condition_t *c, double timeout)
+/* The condition and the lock it names, both live: 0, or the error. */
+static int check(ft_condition_t *c)
 {
 	int r = ft__check(c, FT__TAG_CONDITION);
+	if (r == 0 && ft__arena_check(c->lock, c->lock_tag) < 0)
+		r = -EBADF;
+	return r;
+}
+
+FT_API int ft_condition_acquire(ft_condition_t *c, double timeout)
+{
+	struct ft__deadline d;
+	int r = check(c);
+	if (r == 0)
+		r = ft__deadline_init(&d, timeout);
 	if (r < 0)
 		return r;
-	return c->lock_tag == FT__TAG_LOCK ? ft_lock_acquire(c->lock, timeout)
-					   : ft_rlock_acquire(c->lock, timeout);
+	return c->lock_tag == FT__TAG_LOCK ? ft__lock_take(c->lock, &d)
+					   : ft__rlock_take(c->lock, &d);
 }
 
 FT_API int ft_condition_release(ft_condition_t *c)
 {
-	int r = ft__check(c, FT__TAG_CONDITION);
+	int r = check(c);
 	if (r < 0)
 		return r;
-	return c->lock_tag == FT__TAG_LOCK ? ft_lock_release(c->lock)
-					   : ft_rlock_release(c->lock);
+	return c->lock_tag == FT__TAG_LOCK ? ft__lock_give(c->lock)
+					   : ft__rlock_give(c->lock);
 }
 
-/* Wait with the lock held and checked; @abs as ft__deadline gives it. */
+/* Wait with the lock held and checked, until @abs (NULL: forever). */
 static int wait_until(ft_condition_t *c, const struct timespec *abs)
 {
 	bool rlock = c->lock_tag == FT__TAG_RLOCK;
@@ -130,25 +142,31 @@ static int wait_until(ft_condition_t *c, const struct timespec *abs)
 
 FT_API int ft_condition_wait(ft_condition_t *c, double timeout)
 {
-	struct timespec ts;
+	struct ft__deadline d;
 	int r = check_held(c);
+	if (r == 0)
+		r = ft__deadline_init(&d, timeout);
 	if (r < 0)
 		return r;
-	r = wait_until(c, ft__deadline(timeout, &ts));
-	return (r == -ETIMEDOUT && timeout == 0) ? -EAGAIN : r;
+	r = wait_until(c, ft__deadline_abs(&d));
+	return (r == -ETIMEDOUT && ft__deadline_now(&d)) ? -EAGAIN : r;
 }
 
 FT_API int ft_condition_wait_for(ft_condition_t *c, ft_predicate_fn pred,
 				 void *arg, double timeout)
 {
-	struct timespec ts;
+	struct ft__deadline d;
 	int r = check_held(c);
+	if (r == 0 && !pred)
+		r = -EINVAL;
+	if (r == 0)
+		r = ft__deadline_init(&d, timeout);
 	if (r < 0)
 		return r;
-	if (!pred)
-		return -EINVAL;
-	const struct timespec *abs = ft__deadline(timeout, &ts);
 	int value = pred(arg);
+	if (value || ft__deadline_now(&d))
+		return value;
+	const struct timespec *abs = ft__deadline_abs(&d);
 	while (!value && !ft__deadline_passed(abs)) {
 		wait_until(c, abs);
 		value = pred(arg);

@@ -64,16 +64,18 @@ FT_API int ft_event_is_set(ft_event_t *e)
 
 FT_API int ft_event_wait(ft_event_t *e, double timeout)
 {
-	struct timespec ts;
+	struct ft__deadline d;
 	int r = ft__check(e, FT__TAG_EVENT);
+	if (r == 0)
+		r = ft__deadline_init(&d, timeout);
 	if (r < 0)
 		return r;
 	uint32_t v = ft__load_acquire(&e->word);
 	if (v & EV_SET)
 		return 0;
-	if (timeout == 0)
+	if (ft__deadline_now(&d))
 		return -EAGAIN;
-	const struct timespec *abs = ft__deadline(timeout, &ts);
+	const struct timespec *abs = ft__deadline_abs(&d);
 	uint32_t gen = v & EV_GEN_MASK;
 	if (ft__spin_while(&e->word, v))
 		v = ft__load_acquire(&e->word);

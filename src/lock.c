@@ -45,22 +45,31 @@ FT_API ft_lock_t *ft_lock_new(void)
 	return l;
 }
 
-FT_API int ft_lock_acquire(ft_lock_t *l, double timeout)
+int ft__lock_take(struct ft_lock *l, struct ft__deadline *d)
 {
-	int r = ft__check(l, FT__TAG_LOCK);
-	if (r < 0)
-		return r;
-	r = ft__lockword_acquire(&l->word, ft__tid(), timeout);
+	int r = ft__lockword_acquire(&l->word, ft__tid(), d);
 	if (r == 0 || r == -EOWNERDEAD)
 		ft__sync_note_taken();
 	return r;
 }
 
+FT_API int ft_lock_acquire(ft_lock_t *l, double timeout)
+{
+	struct ft__deadline d;
+	int r = ft__check(l, FT__TAG_LOCK);
+	if (r == 0)
+		r = ft__deadline_init(&d, timeout);
+	return r < 0 ? r : ft__lock_take(l, &d);
+}
+
 FT_API int ft_lock_release(ft_lock_t *l)
 {
 	int r = ft__check(l, FT__TAG_LOCK);
-	if (r < 0)
-		return r;
+	return r < 0 ? r : ft__lock_give(l);
+}
+
+int ft__lock_give(struct ft_lock *l)
+{
 	uint32_t me = ft__tid();
 	uint32_t v = ft__load_relaxed(&l->word);
 	do {

@@ -19,12 +19,11 @@ void ft__tid_forget(void)
 	ft__tid_cache = 0;
 }
 
-int ft__lockword_acquire_slow(uint32_t *w, uint32_t tid, double timeout,
-			      bool spin)
+int ft__lockword_acquire_slow(uint32_t *w, uint32_t tid,
+			      struct ft__deadline *d, bool spin)
 {
-	struct timespec ts;
-	bool try_only = timeout == 0;
-	const struct timespec *abs = try_only ? NULL : ft__deadline(timeout, &ts);
+	bool try_only = ft__deadline_now(d);
+	const struct timespec *abs = try_only ? NULL : ft__deadline_abs(d);
 
 	/* Spinning only pays while the holder runs; the bound keeps a
 	 * preempted holder from costing a whole time slice. */

@@ -40,9 +40,9 @@ static inline uint32_t ft__tid(void)
 void ft__tid_forget(void);
 
 /*
- * Take the word for @tid.  @timeout as everywhere: negative forever, 0
- * don't sleep.  0 or -EOWNERDEAD: taken.  -EAGAIN (timeout 0), -ETIMEDOUT:
- * not taken.  The uncontended case is one CAS, inline.
+ * Take the word for @tid by @d (NULL: forever; see struct ft__deadline).
+ * 0 or -EOWNERDEAD: taken.  -EAGAIN (timeout 0), -ETIMEDOUT: not taken.
+ * The uncontended case is one CAS, inline.
  *
  * @spin: spin a little before sleeping.  Right for words held for a few
  * instructions by a partner about to let go (a condition's waiter taking
@@ -52,29 +52,29 @@ void ft__tid_forget(void);
  * sleeping one lets the holder run on (glibc's default mutex does not spin
  * either).
  */
-int ft__lockword_acquire_slow(uint32_t *w, uint32_t tid, double timeout,
-			      bool spin);
-static inline int ft__lockword_take(uint32_t *w, uint32_t tid, double timeout,
-				    bool spin)
+int ft__lockword_acquire_slow(uint32_t *w, uint32_t tid,
+			      struct ft__deadline *d, bool spin);
+static inline int ft__lockword_take(uint32_t *w, uint32_t tid,
+				    struct ft__deadline *d, bool spin)
 {
 	uint32_t expected = 0;
 	/* Acquire pairs with the release in ft__lockword_release. */
 	if (__builtin_expect(ft__cas_acquire(w, &expected, tid), 1))
 		return 0;
-	return ft__lockword_acquire_slow(w, tid, timeout, spin);
+	return ft__lockword_acquire_slow(w, tid, d, spin);
 }
 
 /* A user's Lock or RLock: no spin. */
 static inline int ft__lockword_acquire(uint32_t *w, uint32_t tid,
-				       double timeout)
+				       struct ft__deadline *d)
 {
-	return ft__lockword_take(w, tid, timeout, false);
+	return ft__lockword_take(w, tid, d, false);
 }
 
-/* Internal words and retakes: spin, then sleep. */
+/* Internal words and retakes: spin, then sleep, for as long as it takes. */
 static inline int ft__lockword_acquire_spin(uint32_t *w, uint32_t tid)
 {
-	return ft__lockword_take(w, tid, -1.0, true);
+	return ft__lockword_take(w, tid, NULL, true);
 }
 
 /* Free the word, whoever holds it; wakes one sleeper if any.  Returns the

@@ -19,11 +19,8 @@ static bool owned_by(const struct ft_rlock *l, uint32_t tid)
 	return (ft__load_relaxed(&l->word) & FT__LW_TID_MASK) == tid;
 }
 
-FT_API int ft_rlock_acquire(ft_rlock_t *l, double timeout)
+int ft__rlock_take(struct ft_rlock *l, struct ft__deadline *d)
 {
-	int r = ft__check(l, FT__TAG_RLOCK);
-	if (r < 0)
-		return r;
 	uint32_t me = ft__tid();
 	if (owned_by(l, me)) {
 		if (l->depth == UINT32_MAX)
@@ -31,7 +28,7 @@ FT_API int ft_rlock_acquire(ft_rlock_t *l, double timeout)
 		l->depth++;
 		return 0;
 	}
-	r = ft__lockword_acquire(&l->word, me, timeout);
+	int r = ft__lockword_acquire(&l->word, me, d);
 	if (r == 0 || r == -EOWNERDEAD) {
 		l->depth = 1;
 		ft__sync_note_taken();
@@ -39,11 +36,23 @@ FT_API int ft_rlock_acquire(ft_rlock_t *l, double timeout)
 	return r;
 }
 
+FT_API int ft_rlock_acquire(ft_rlock_t *l, double timeout)
+{
+	struct ft__deadline d;
+	int r = ft__check(l, FT__TAG_RLOCK);
+	if (r == 0)
+		r = ft__deadline_init(&d, timeout);
+	return r < 0 ? r : ft__rlock_take(l, &d);
+}
+
 FT_API int ft_rlock_release(ft_rlock_t *l)
 {
 	int r = ft__check(l, FT__TAG_RLOCK);
-	if (r < 0)
-		return r;
+	return r < 0 ? r : ft__rlock_give(l);
+}
+
+int ft__rlock_give(struct ft_rlock *l)
+{
 	if (!owned_by(l, ft__tid()))
 		return -EPERM;
 	if (--l->depth > 0)

@@ -53,17 +53,19 @@ static bool try_take(ft_semaphore_t *s)
 
 FT_API int ft_semaphore_acquire(ft_semaphore_t *s, double timeout)
 {
-	struct timespec ts;
+	struct ft__deadline d;
 	int r = ft__check(s, FT__TAG_SEMAPHORE);
+	if (r == 0)
+		r = ft__deadline_init(&d, timeout);
 	if (r < 0)
 		return r;
 	if (try_take(s))
 		return 0;
-	if (timeout == 0)
+	if (ft__deadline_now(&d))
 		return -EAGAIN;
 	if (ft__spin_while(&s->value, 0) && try_take(s))
 		return 0;
-	const struct timespec *abs = ft__deadline(timeout, &ts);
+	const struct timespec *abs = ft__deadline_abs(&d);
 	/* Seq_cst: the other half of the handshake in release; the futex
 	 * syscall rechecks value == 0 in the kernel besides. */
 	ft__fetch_add_seq_cst(&s->waiters, 1u);

@@ -153,7 +153,10 @@ static void *supervisor_main(void *unused)
 			n = sup.n;
 			if (n)
 				memcpy(sup.snap, sup.v, n * sizeof(*sup.snap));
-			until = sup.news ? ft__deadline(TICK_MS / 1e3, &ts) : NULL;
+			if (sup.news) {
+				ft__timespec_from_now(&ts, TICK_MS * 1000000L);
+				until = &ts;
+			}
 			sup.idle = !sup.news;
 			sup.news = false;
 			if (until)

@@ -41,6 +41,13 @@ static inline void ft__sync_note_taken(void)
 	ft__locks_taken++;
 }
 
+/* Lock and RLock below the public calls, on handles already checked
+ * (Condition comes here): take by @d (NULL: forever), give back. */
+int ft__lock_take(struct ft_lock *l, struct ft__deadline *d);
+int ft__lock_give(struct ft_lock *l);
+int ft__rlock_take(struct ft_rlock *l, struct ft__deadline *d);
+int ft__rlock_give(struct ft_rlock *l);
+
 /* RLock internals, for Condition: release every level (returns the depth
  * it had), and take it back at that depth. */
 uint32_t ft__rlock_release_all(struct ft_rlock *l);

@@ -83,19 +83,22 @@ void ft__wait_select(int want)
 	}
 }
 
-struct timespec *ft__deadline(double timeout, struct timespec *ts)
+const struct timespec *ft__deadline_abs(struct ft__deadline *d)
 {
-	if (timeout < 0 || timeout > 1e9 || isnan(timeout))
+	if (!d || d->kind == FT__DEADLINE_NONE)
 		return NULL;
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	double whole = floor(timeout);
-	ts->tv_sec += (time_t)whole;
-	ts->tv_nsec += (long)((timeout - whole) * 1e9);
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
+	if (!d->resolved) {
+		clock_gettime(CLOCK_MONOTONIC, &d->at);
+		double whole = floor(d->rel);
+		d->at.tv_sec += (time_t)whole;
+		d->at.tv_nsec += (long)((d->rel - whole) * 1e9);
+		if (d->at.tv_nsec >= 1000000000L) {
+			d->at.tv_sec++;
+			d->at.tv_nsec -= 1000000000L;
+		}
+		d->resolved = true;
 	}
-	return ts;
+	return &d->at;
 }
 
 bool ft__deadline_passed(const struct timespec *abs)
@@ -109,16 +112,21 @@ bool ft__deadline_passed(const struct timespec *abs)
 	       (now.tv_sec == abs->tv_sec && now.tv_nsec >= abs->tv_nsec);
 }
 
-const struct timespec *ft__deadline_slice(const struct timespec *abs,
-					  long slice_ns, struct timespec *ts,
-					  bool *last)
+void ft__timespec_from_now(struct timespec *ts, long ns)
 {
 	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_nsec += slice_ns;
+	ts->tv_nsec += ns;
 	while (ts->tv_nsec >= 1000000000L) {
 		ts->tv_sec++;
 		ts->tv_nsec -= 1000000000L;
 	}
+}
+
+const struct timespec *ft__deadline_slice(const struct timespec *abs,
+					  long slice_ns, struct timespec *ts,
+					  bool *last)
+{
+	ft__timespec_from_now(ts, slice_ns);
 	*last = abs && (abs->tv_sec < ts->tv_sec ||
 			(abs->tv_sec == ts->tv_sec && abs->tv_nsec <= ts->tv_nsec));
 	return *last ? abs : ts;

@@ -10,6 +10,7 @@
 #ifndef FT_WAIT_H
 #define FT_WAIT_H
 
+#include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -97,9 +98,67 @@ void ft__spin_pause(unsigned ns);
  * underneath: readiness of pidfds is what it is used for. */
 int ft__wait_fds(struct pollfd *fds, unsigned n, const struct timespec *abs);
 
-/* Absolute deadline for a timeout in seconds; NULL for "forever"
- * (negative or above 1e9 s). */
-struct timespec *ft__deadline(double timeout, struct timespec *ts);
+/*
+ * A caller's deadline.  A public call's timeout (seconds, a double) is
+ * checked and converted once, at the boundary, by ft__deadline_init; every
+ * layer below takes this, and a NULL struct ft__deadline * means forever.
+ *   FT_FOREVER (exactly -1) and values too large to represent
+ *   (>= FT__TIMEOUT_HUGE s, or +inf): no deadline;
+ *   0: do not wait: callers report -EAGAIN where they would wait;
+ *   any other negative value: a deadline already passed (-ETIMEDOUT
+ *   where the call would wait);
+ *   NaN: -EINVAL.
+ * The absolute CLOCK_MONOTONIC instant is computed on first use
+ * (ft__deadline_abs), so a call that never waits never reads the clock;
+ * it then stays fixed for the rest of the call.
+ */
+#define FT__TIMEOUT_HUGE 0x1p62 /* seconds: some 1.5e11 years */
+
+enum ft__deadline_kind {
+	FT__DEADLINE_NONE,   /* wait forever */
+	FT__DEADLINE_NOW,    /* timeout 0: never wait */
+	FT__DEADLINE_AT,     /* wait until @rel seconds from the call */
+};
+
+struct ft__deadline {
+	enum ft__deadline_kind kind;
+	bool resolved;        /* @at computed */
+	double rel;           /* FT__DEADLINE_AT: seconds, >= 0 */
+	struct timespec at;   /* absolute, once resolved */
+};
+
+static inline int ft__deadline_init(struct ft__deadline *d, double timeout)
+{
+	d->resolved = false;
+	d->rel = 0;
+	if (__builtin_expect(timeout == -1.0, 1)) {
+		d->kind = FT__DEADLINE_NONE;
+	} else if (timeout == 0) {
+		d->kind = FT__DEADLINE_NOW;
+	} else if (timeout > 0) {
+		d->kind = timeout >= FT__TIMEOUT_HUGE ? FT__DEADLINE_NONE
+						      : FT__DEADLINE_AT;
+		d->rel = timeout;
+	} else if (timeout < 0) {
+		d->kind = FT__DEADLINE_AT;   /* already passed */
+	} else {
+		return -EINVAL; /* NaN */
+	}
+	return 0;
+}
+
+/* Never wait (timeout 0). */
+static inline bool ft__deadline_now(const struct ft__deadline *d)
+{
+	return d && d->kind == FT__DEADLINE_NOW;
+}
+
+/* The absolute deadline; NULL for none (@d NULL or forever).  For
+ * FT__DEADLINE_NOW, the present. */
+const struct timespec *ft__deadline_abs(struct ft__deadline *d);
+
+/* @ts = now + @ns (CLOCK_MONOTONIC), for internal periods. */
+void ft__timespec_from_now(struct timespec *ts, long ns);
 
 /* Milliseconds left until @abs for poll(2): -1 for NULL, 0 if passed. */
 int ft__deadline_ms(const struct timespec *abs);

@@ -35,16 +35,18 @@ int ft__join(ft_worker_t *w, const struct timespec *abs)
 
 FT_API int ft_worker_join(ft_worker_t *w, double timeout)
 {
-	struct timespec ts;
+	struct ft__deadline d;
 	int r = ft__check(w, FT__TAG_WORKER);
 
+	if (r == 0)
+		r = ft__deadline_init(&d, timeout);
 	if (r < 0)
 		return r;
 	if (ft__worker_phase(w) == W_NEW)
 		return -EINVAL;
 	if (w == ft_current_worker())
 		return -EDEADLK;
-	if (timeout == 0)
+	if (ft__deadline_now(&d))
 		return ft_worker_is_alive(w) ? -EAGAIN : 0;
-	return ft__join(w, ft__deadline(timeout, &ts));
+	return ft__join(w, ft__deadline_abs(&d));
 }

@@ -152,7 +152,7 @@ static uint32_t *victim_tid;
 static void die_holding_arena_lock(void *arg)
 {
 	(void)arg;
-	int r = ft__lockword_acquire(ft__arena_lockword(), ft__tid(), FT_FOREVER);
+	int r = ft__lockword_acquire(ft__arena_lockword(), ft__tid(), NULL);
 	*victim_tid = (r == 0 || r == -EOWNERDEAD) ? ft__tid() : 0;
 	raise(SIGKILL);
 }

@@ -243,7 +243,7 @@ Test(barrier, timeout_breaks_it_for_everyone, .timeout = FT_TEST_TIMEOUT)
 	full_round();
 }
 
-Test(barrier, negative_timeout_uses_the_barriers_own, .timeout = FT_TEST_TIMEOUT)
+Test(barrier, forever_uses_the_barriers_own, .timeout = FT_TEST_TIMEOUT)
 {
 	ft_event_t *never = ft_event_new();
 	sh = ft_test_shared(sizeof(*sh));
@@ -254,14 +254,15 @@ Test(barrier, negative_timeout_uses_the_barriers_own, .timeout = FT_TEST_TIMEOUT
 	cr_assert_geq(ft_test_now() - t0, 0.1);
 	cr_assert_eq(ft_barrier_broken(b), 1);
 	cr_assert_eq(ft_barrier_reset(b), 0);
-	cr_assert_eq(ft_barrier_wait(b, -7.5), -ETIMEDOUT, "any negative value");
+	cr_assert_eq(ft_barrier_wait(b, -7.5), -ETIMEDOUT,
+		     "another negative value: a deadline already passed");
 	cr_assert_eq(ft_barrier_reset(b), 0);
 	t0 = ft_test_now();
 	cr_assert_eq(ft_barrier_wait(b, 0.3), -ETIMEDOUT);
 	cr_assert_geq(ft_test_now() - t0, 0.3, "a given timeout wins over the default");
 	cr_assert_eq(ft_barrier_free(b), 0);
 
-	/* A negative default: forever. */
+	/* A default of FT_FOREVER: forever. */
 	bar = ft_barrier_new(2, NULL, NULL, FT_FOREVER);
 	ft_worker_t *w = start_waiter(0, FT_FOREVER);
 	await_n_waiting(bar, 1);

@@ -68,8 +68,9 @@ static void acquire_then_release(void *arg)
 
 Test(lock, second_acquirer_waits_for_release, .timeout = FT_TEST_TIMEOUT)
 {
-	/* FT_FOREVER, a huge timeout (forever too), a long one. */
-	static const double timeouts[] = { FT_FOREVER, -0.5, 1e10, 30.0 };
+	/* FT_FOREVER, one too large to represent (forever too), a long
+	 * one, a longer one. */
+	static const double timeouts[] = { FT_FOREVER, 1e300, 1e10, 30.0 };
 
 	sh = ft_test_shared(sizeof(*sh));
 	lk = ft_lock_new();

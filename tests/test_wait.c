@@ -2,6 +2,7 @@
  * (FREETHREADING_WAIT=uring|futex2|futex), between workers of either
  * backend: a process worker proves the futex keys are shared. */
 #include <errno.h>
+#include <math.h>
 #include <sched.h>
 #include <stdint.h>
 #include <time.h>
@@ -34,21 +35,28 @@ Test(wait, mismatch_is_eagain, .init = setup, .timeout = FT_TEST_TIMEOUT)
 	cr_assert_eq(ft__waitv(v, 2, NULL), -EAGAIN);
 }
 
+/* A deadline @timeout seconds from now, as the public calls make one. */
+static const struct timespec *in(struct ft__deadline *d, double timeout)
+{
+	cr_assert_eq(ft__deadline_init(d, timeout), 0);
+	return ft__deadline_abs(d);
+}
+
 Test(wait, deadline_is_honoured_not_early, .init = setup,
      .timeout = FT_TEST_TIMEOUT)
 {
 	uint32_t word = 0;
-	struct timespec ts;
+	struct ft__deadline d;
 
-	cr_assert_eq(ft__wait(&word, 0, ft__deadline(0, &ts)), -ETIMEDOUT);
+	cr_assert_eq(ft__wait(&word, 0, in(&d, 0)), -ETIMEDOUT);
 	double t0 = now();
-	cr_assert_eq(ft__wait(&word, 0, ft__deadline(0.05, &ts)), -ETIMEDOUT);
+	cr_assert_eq(ft__wait(&word, 0, in(&d, 0.05)), -ETIMEDOUT);
 	cr_assert_geq(now() - t0, 0.049);
 
 	uint32_t other = 0;
 	struct ft__wait_word v[2] = { { &word, 0 }, { &other, 0 } };
 	t0 = now();
-	cr_assert_eq(ft__waitv(v, 2, ft__deadline(0.05, &ts)), -ETIMEDOUT);
+	cr_assert_eq(ft__waitv(v, 2, in(&d, 0.05)), -ETIMEDOUT);
 	cr_assert_geq(now() - t0, 0.049);
 }
 
@@ -59,14 +67,35 @@ Test(wait, wake_without_sleepers_wakes_none, .init = setup,
 	cr_assert_eq(ft__wake(&word, 1), 0);
 }
 
-Test(wait, deadline_helpers, .timeout = FT_TEST_TIMEOUT)
+Test(wait, deadline_conversion, .timeout = FT_TEST_TIMEOUT)
 {
-	struct timespec ts;
-	cr_assert_null(ft__deadline(-1, &ts));
-	cr_assert_null(ft__deadline(2e9, &ts));
-	cr_assert_not_null(ft__deadline(1e9, &ts));
-	cr_assert(ft__deadline_passed(ft__deadline(0, &ts)));
-	cr_assert_not(ft__deadline_passed(ft__deadline(100, &ts)));
+	struct ft__deadline d;
+
+	/* Forever: FT_FOREVER, too large to represent; NULL too. */
+	cr_assert_null(in(&d, FT_FOREVER));
+	cr_assert_null(in(&d, 0x1p62));
+	cr_assert_null(in(&d, INFINITY));
+	cr_assert_null(ft__deadline_abs(NULL));
+	cr_assert_not(ft__deadline_now(NULL));
+	/* Finite, however far. */
+	cr_assert_not_null(in(&d, 2e9));
+	cr_assert_not(ft__deadline_passed(ft__deadline_abs(&d)));
+	cr_assert_not(ft__deadline_passed(in(&d, 100)));
+	/* 0: do not wait; its instant is the present. */
+	cr_assert(ft__deadline_passed(in(&d, 0)));
+	cr_assert(ft__deadline_now(&d));
+	/* Other negatives: passed, but not "do not wait". */
+	const double passed[] = { -1e-9, -0.5, -1.0000001, -1e300, -INFINITY };
+	for (size_t i = 0; i < sizeof(passed) / sizeof(passed[0]); i++) {
+		cr_assert(ft__deadline_passed(in(&d, passed[i])), "%g", passed[i]);
+		cr_assert_not(ft__deadline_now(&d));
+	}
+	cr_assert_eq(ft__deadline_init(&d, NAN), -EINVAL);
+	/* Resolved once: the instant stays put. */
+	const struct timespec *a = in(&d, 10);
+	struct timespec first = *a;
+	const struct timespec *b = ft__deadline_abs(&d);
+	cr_assert(b->tv_sec == first.tv_sec && b->tv_nsec == first.tv_nsec);
 	cr_assert_not(ft__deadline_passed(NULL));
 	cr_assert_eq(ft__deadline_ms(NULL), -1);
 }
@@ -178,11 +207,11 @@ Test(wait, wake_n_wakes_at_most_n, .init = setup, .timeout = FT_TEST_TIMEOUT)
 Test(wait, fds_ready_and_timeout, .init = setup, .timeout = FT_TEST_TIMEOUT)
 {
 	int p[2];
-	struct timespec ts;
+	struct ft__deadline d;
 
 	cr_assert_eq(pipe(p), 0);
 	struct pollfd pfd = { .fd = p[0], .events = POLLIN };
-	cr_assert_eq(ft__wait_fds(&pfd, 1, ft__deadline(0.02, &ts)), -ETIMEDOUT);
+	cr_assert_eq(ft__wait_fds(&pfd, 1, in(&d, 0.02)), -ETIMEDOUT);
 	cr_assert_eq(write(p[1], "x", 1), 1);
 	cr_assert_eq(ft__wait_fds(&pfd, 1, NULL), 1);
 	cr_assert(pfd.revents & POLLIN);
@@ -210,9 +239,10 @@ static void sleep_once(void *arg)
 {
 	(void)arg;
 	uint32_t word = 0;
-	struct timespec ts;
+	struct ft__deadline d;
 	/* A timed wait that times out: the thread makes its ring. */
-	ft__wait(&word, 0, ft__deadline(0.001, &ts));
+	ft__deadline_init(&d, 0.001);
+	ft__wait(&word, 0, ft__deadline_abs(&d));
 	__atomic_add_fetch(&sh->done, 1, __ATOMIC_ACQ_REL);
 	while (!__atomic_load_n(&sh->result, __ATOMIC_ACQUIRE))
 		ft_test_nap();

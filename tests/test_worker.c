@@ -332,8 +332,9 @@ Test(worker, join_timeout_leaves_worker_running, .timeout = FT_TEST_TIMEOUT)
 		cr_assert_eq(ft_worker_join(w, 0), 0, "join of an ended worker");
 		cr_assert_eq(ft_worker_join(w, 0.01), 0);
 		cr_assert_eq(ft_worker_join(w, FT_FOREVER), 0);
-		cr_assert_eq(ft_worker_join(w, -5.0), 0, "any negative: forever");
-		cr_assert_eq(ft_worker_join(w, 2e9), 0, "above 1e9 s: forever");
+		cr_assert_eq(ft_worker_join(w, -5.0), 0,
+			     "a passed deadline: it has ended");
+		cr_assert_eq(ft_worker_join(w, 1e300), 0, "too large: forever");
 		ft_worker_free(w);
 	}
 }

@@ -13,8 +13,11 @@ FT_API ft_queue_t *ft_queue_new(int maxsize)
 FT_API int ft_queue_put(ft_queue_t *q, const void *data, size_t len,
 			double timeout)
 {
+	struct ft__deadline d;
 	int r = ft__check(q, FT__TAG_QUEUE);
-	return r < 0 ? r : ft__queue_put(q, data, len, timeout);
+	if (r == 0)
+		r = ft__deadline_init(&d, timeout);
+	return r < 0 ? r : ft__queue_put(q, data, len, &d);
 }
 
 FT_API int ft_queue_put_nowait(ft_queue_t *q, const void *data, size_t len)
@@ -25,8 +28,11 @@ FT_API int ft_queue_put_nowait(ft_queue_t *q, const void *data, size_t len)
 FT_API int ft_queue_get(ft_queue_t *q, void *buf, size_t cap, size_t *len,
 			double timeout)
 {
+	struct ft__deadline d;
 	int r = ft__check(q, FT__TAG_QUEUE);
-	return r < 0 ? r : ft__queue_get(q, buf, cap, len, NULL, timeout);
+	if (r == 0)
+		r = ft__deadline_init(&d, timeout);
+	return r < 0 ? r : ft__queue_get(q, buf, cap, len, NULL, &d);
 }
 
 FT_API int ft_queue_get_nowait(ft_queue_t *q, void *buf, size_t cap,
@@ -38,12 +44,13 @@ FT_API int ft_queue_get_nowait(ft_queue_t *q, void *buf, size_t cap,
 FT_API int ft_queue_get_alloc(ft_queue_t *q, void **out, size_t *len,
 			      double timeout)
 {
+	struct ft__deadline d;
 	int r = ft__check(q, FT__TAG_QUEUE);
-	if (r < 0)
-		return r;
-	if (!out)
-		return -EINVAL;
-	return ft__queue_get(q, NULL, 0, len, out, timeout);
+	if (r == 0 && !out)
+		r = -EINVAL;
+	if (r == 0)
+		r = ft__deadline_init(&d, timeout);
+	return r < 0 ? r : ft__queue_get(q, NULL, 0, len, out, &d);
 }
 
 FT_API int ft_queue_qsize(ft_queue_t *q)

@@ -235,13 +235,8 @@ int ft__put_side_lock(ft_queue_t *q, struct ft__deadline *d, bool consumer)
 {
 	uint32_t me = ft__tid();
 	for (;;) {
-		double lock_timeout = -1.0;
-		if (consumer) {
-			const struct timespec *abs = ft__deadline_abs(d);
-			if (abs)
-				lock_timeout = ft__deadline_ms(abs) / 1e3;
-		}
-		int r = ft__lockword_acquire(&q->put_lock, me, lock_timeout);
+		int r = ft__lockword_acquire(&q->put_lock, me,
+					     consumer ? d : NULL);
 		if (r == -ETIMEDOUT || r == -EAGAIN)
 			return -ETIMEDOUT;
 		/* -EOWNERDEAD needs nothing more: a dead holder published all

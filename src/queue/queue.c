@@ -44,7 +44,8 @@ ft_queue_t *ft__queue_new(int maxsize, uint32_t tag)
 
 /* ------------------------------------------------------------- producers */
 
-int ft__queue_put(ft_queue_t *q, const void *data, size_t len, double timeout)
+int ft__queue_put(ft_queue_t *q, const void *data, size_t len,
+		  struct ft__deadline *d)
 {
 	if (!data && len)
 		return -EINVAL;
@@ -60,22 +61,21 @@ int ft__queue_put(ft_queue_t *q, const void *data, size_t len, double timeout)
 	if (ft__bias_is(q, tid) && ft__bias_put(q, tid, data, len, need))
 		return 0;
 
-	struct ft__deadline d = ft__deadline_of(timeout);
-	int e = ft__put_side_lock(q, &d, false);
+	int e = ft__put_side_lock(q, d, false);
 	if (e < 0)
-		return e == -ETIMEDOUT && timeout == 0 ? -EAGAIN : e;
+		return e == -ETIMEDOUT && ft__deadline_now(d) ? -EAGAIN : e;
 	uint64_t t = ft__load_relaxed(&q->tail.word);
 	bool waited = false;
 	while (ft__queue_full_at(q, t)) {
-		if (timeout == 0) {
+		if (ft__deadline_now(d)) {
 			ft__lockword_release(&q->put_lock);
 			return -EAGAIN;
 		}
 		e = ft__queue_wait_on(q, &q->put_lock, &q->head, &q->putters,
 				      ft__pos_msgs(q->head_seen),
-				      q->put_streak && !waited, &d);
+				      q->put_streak && !waited, d);
 		waited = true;
-		int u = ft__put_side_lock(q, &d, false);
+		int u = ft__put_side_lock(q, d, false);
 		if (u < 0) {
 			/* Not queued: pass on the wake we may have taken. */
 			ft__queue_wake_one(&q->head);
@@ -125,25 +125,23 @@ static bool empty_at(ft_queue_t *q, uint64_t h)
 }
 
 int ft__queue_get(ft_queue_t *q, void *buf, size_t cap, size_t *len,
-		  void **out, double timeout)
+		  void **out, struct ft__deadline *d)
 {
-	struct ft__deadline d = ft__deadline_of(timeout);
-
 	if (!len || (!out && !buf && cap))
 		return -EINVAL;
-	(void)ft__lockword_acquire(&q->get_lock, ft__tid(), -1.0);
+	(void)ft__lockword_acquire(&q->get_lock, ft__tid(), NULL);
 	uint64_t h = ft__load_relaxed(&q->head.word);
 	bool waited = false;
 	while (empty_at(q, h)) {
-		if (timeout == 0) {
+		if (ft__deadline_now(d)) {
 			ft__lockword_release(&q->get_lock);
 			return -EAGAIN;
 		}
 		int e = ft__queue_wait_on(q, &q->get_lock, &q->tail,
 					  &q->getters, ft__pos_msgs(h),
-					  q->get_flowing && !waited, &d);
+					  q->get_flowing && !waited, d);
 		waited = true;
-		(void)ft__lockword_acquire(&q->get_lock, ft__tid(), -1.0);
+		(void)ft__lockword_acquire(&q->get_lock, ft__tid(), NULL);
 		h = ft__load_relaxed(&q->head.word);
 		if (e < 0 && empty_at(q, h)) {
 			ft__lockword_release(&q->get_lock);

@@ -148,25 +148,6 @@ struct ft_queue {
 	char pad4[FT__QUEUE_GROUP - 20];
 };
 
-/* ------------------------------------------------------------- deadline */
-
-/* A caller's deadline, computed only once it must wait: the fast path
- * never reads the clock. */
-struct ft__deadline {
-	double timeout;
-	bool set;
-	struct timespec ts;
-	const struct timespec *abs;
-};
-
-static inline struct ft__deadline ft__deadline_of(double timeout)
-{
-	return (struct ft__deadline){ .timeout = timeout };
-}
-
-/* The absolute deadline, NULL for none. */
-const struct timespec *ft__deadline_abs(struct ft__deadline *d);
-
 /* With the producing side held: true if a bounded queue holds maxsize
  * messages before tail @t.  Looks at head only when the cached copy says
  * full. */
@@ -255,10 +236,11 @@ void ft__bias_repair(ft_queue_t *q);
 /* -------------------------------------------------------------- queue.c */
 
 ft_queue_t *ft__queue_new(int maxsize, uint32_t tag);
-int ft__queue_put(ft_queue_t *q, const void *data, size_t len, double timeout);
+int ft__queue_put(ft_queue_t *q, const void *data, size_t len,
+		  struct ft__deadline *d);
 /* @out non-NULL: copy into malloc'd memory instead of @buf/@cap. */
 int ft__queue_get(ft_queue_t *q, void *buf, size_t cap, size_t *len,
-		  void **out, double timeout);
+		  void **out, struct ft__deadline *d);
 /* Messages queued now, read without a lock. */
 uint32_t ft__queue_count(ft_queue_t *q);
 int ft__queue_free(ft_queue_t *q, uint32_t tag);

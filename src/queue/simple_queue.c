@@ -12,17 +12,18 @@ FT_API int ft_simple_queue_put(ft_simple_queue_t *sq, const void *data,
 			       size_t len)
 {
 	int r = ft__check(sq, FT__TAG_SIMPLE_QUEUE);
-	return r < 0 ? r
-		     : ft__queue_put((ft_queue_t *)sq, data, len, FT_FOREVER);
+	return r < 0 ? r : ft__queue_put((ft_queue_t *)sq, data, len, NULL);
 }
 
 FT_API int ft_simple_queue_get(ft_simple_queue_t *sq, void *buf, size_t cap,
 			       size_t *len, double timeout)
 {
+	struct ft__deadline d;
 	int r = ft__check(sq, FT__TAG_SIMPLE_QUEUE);
+	if (r == 0)
+		r = ft__deadline_init(&d, timeout);
 	return r < 0 ? r
-		     : ft__queue_get((ft_queue_t *)sq, buf, cap, len, NULL,
-				     timeout);
+		     : ft__queue_get((ft_queue_t *)sq, buf, cap, len, NULL, &d);
 }
 
 FT_API int ft_simple_queue_empty(ft_simple_queue_t *sq)

@@ -40,19 +40,21 @@ FT_API int ft_queue_task_done(ft_queue_t *q)
 
 FT_API int ft_queue_join(ft_queue_t *q, double timeout)
 {
-	struct timespec ts;
+	struct ft__deadline d;
 	const struct timespec *abs = NULL;
 	int r = ft__check(q, FT__TAG_QUEUE);
+	if (r == 0)
+		r = ft__deadline_init(&d, timeout);
 	if (r < 0)
 		return r;
 	for (bool first = true;; first = false) {
 		uint32_t done = ft__load_seq_cst(&q->done);
 		if (unfinished(q, done) == 0)
 			return 0;
-		if (timeout == 0)
+		if (ft__deadline_now(&d))
 			return -EAGAIN;
 		if (first)
-			abs = ft__deadline(timeout, &ts);
+			abs = ft__deadline_abs(&d);
 		else if (r == -ETIMEDOUT)
 			return r;
 		/* T1, the sleeper's half: count ourselves, then look again. */

@@ -35,15 +35,6 @@
  * when it first finds the queue full or empty (bench/README.md). */
 #define BATCH_NS 2000u
 
-const struct timespec *ft__deadline_abs(struct ft__deadline *d)
-{
-	if (!d->set) {
-		d->abs = ft__deadline(d->timeout, &d->ts);
-		d->set = true;
-	}
-	return d->abs;
-}
-
 bool ft__queue_publish(union ft__queue_pos *at, uint64_t pos)
 {
 	/* Release orders the record (put) or the copy out (get) before the
