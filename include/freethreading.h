@@ -143,14 +143,18 @@ FT_API ft_worker_t *ft_worker_new(const char *name, ft_target_fn target,
  * Start the worker.  stdio is flushed first, so a process worker never
  * prints its parent's buffered output again.  Returns 0, -EALREADY if
  * already started, -EBADF/-EINVAL for a bad handle, -EAGAIN/-ENOMEM when
- * the system cannot create a thread or process.
+ * the system cannot create a thread or process (RLIMIT_NPROC, a pids
+ * cgroup's pids.max, memory).  A failed start leaves the worker as if
+ * never started (it may be started again), and whoever waited on it
+ * meanwhile returns: ft_worker_join with -EINVAL, ft_worker_ident with 0.
  */
 FT_API int ft_worker_start(ft_worker_t *w);
 
 /*
  * Wait for the worker to end.  Returns 0 once it has ended, -ETIMEDOUT if
  * @timeout ran out (the worker runs on), -EAGAIN for timeout 0 while it
- * runs, -EINVAL before start, -EDEADLK when a worker joins itself, -EBADF.
+ * runs, -EINVAL before start (or when the start failed while this call
+ * waited), -EDEADLK when a worker joins itself, -EBADF.
  * Any worker of the program may join any started worker.  A process
  * worker that crashes is reported (see ft_worker_exitcode), never hangs.
  */
@@ -176,9 +180,9 @@ FT_API int ft_worker_set_daemon(ft_worker_t *w, bool daemon);
 
 /*
  * The kernel id of the worker once started: the thread id (gettid) of a
- * thread worker, the pid of a process worker.  0 before start; -EBADF or
- * -EINVAL for a bad handle.  Waits (briefly) for a just-started thread to
- * publish its id.
+ * thread worker, the pid of a process worker.  0 before start (and when
+ * the start failed while this call waited); -EBADF or -EINVAL for a bad
+ * handle.  Waits (briefly) for a just-started thread to publish its id.
  */
 FT_API long ft_worker_ident(ft_worker_t *w);
 

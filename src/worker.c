@@ -93,15 +93,21 @@ FT_API long ft_worker_ident(ft_worker_t *w)
 	int r = ft__check(w, FT__TAG_WORKER);
 	if (r < 0)
 		return r;
-	if (ft__worker_phase(w) == W_NEW)
-		return 0;
 	for (;;) {
-		/* Acquire pairs with the thread's publishing exchange. */
+		if (ft__worker_phase(w) == W_NEW)
+			return 0; /* never started, or its start failed */
+		/* Acquire pairs with the publishing exchange (the thread's,
+		 * the parent's) or with a failed start's (unstart). */
 		uint32_t id = ft__load_acquire(&w->ident);
 		if (id != 0 && id != IDENT_WAITING)
 			return (long)id;
-		if (id == 0 && !ft__cas_acquire(&w->ident, &id, IDENT_WAITING))
-			continue;
+		if (id == 0) {
+			if (!ft__cas_acq_rel(&w->ident, &id, IDENT_WAITING))
+				continue;
+			/* A start that failed before our mark: look again. */
+			if (ft__worker_phase(w) == W_NEW)
+				return 0;
+		}
 		ft__wait(&w->ident, IDENT_WAITING, NULL);
 	}
 }

@@ -19,6 +19,8 @@ int ft__join(ft_worker_t *w, const struct timespec *abs)
 
 	uint32_t v = ft__load_acquire(&w->state);
 	while ((v & W_PHASE) != W_DONE) {
+		if ((v & W_PHASE) == W_NEW)
+			return -EINVAL; /* its start failed meanwhile */
 		if (!(v & W_SLEEPERS)) {
 			if (!ft__cas_acquire(&w->state, &v, v | W_SLEEPERS))
 				continue;

@@ -111,6 +111,24 @@ int ft__spawn_process(ft_worker_t *w, const sigset_t *mask)
 	return 0;
 }
 
+/*
+ * A start that failed: nothing runs, and the record is as if never
+ * started, so a joiner or an ft_worker_ident caller that came in while it
+ * was RUNNING must learn it.  The state goes first, then ident: a caller
+ * that marks ident IDENT_WAITING after our exchange has read it from us
+ * (acquire) and sees NEW when it looks at the phase again before
+ * sleeping; one that marked it before is seen here and woken.  Joiners
+ * sleep on the state word itself, so the futex's value check covers them.
+ */
+static void unstart(ft_worker_t *w)
+{
+	uint32_t old = ft__xchg_acq_rel(&w->state, W_NEW);
+	if (old & W_SLEEPERS)
+		ft__wake(&w->state, 0x7fffffff);
+	if (ft__xchg_acq_rel(&w->ident, 0) == IDENT_WAITING)
+		ft__wake(&w->ident, 0x7fffffff);
+}
+
 FT_API int ft_worker_start(ft_worker_t *w)
 {
 	int r = ft__check(w, FT__TAG_WORKER);
@@ -139,10 +157,7 @@ FT_API int ft_worker_start(ft_worker_t *w)
 		/* PR_SET_PDEATHSIG follows the forking *thread*: let the
 		 * long-lived supervisor fork for any other thread. */
 		r = ft__spawn_via_supervisor(w);
-	if (r < 0) {
-		/* Nothing runs: the record is as if never started. */
-		ft__store_release(&w->state, W_NEW);
-		return r;
-	}
-	return 0;
+	if (r < 0)
+		unstart(w);
+	return r;
 }
