@@ -187,10 +187,20 @@ FT_API int ft_worker_set_daemon(ft_worker_t *w, bool daemon);
 FT_API long ft_worker_ident(ft_worker_t *w);
 
 /*
+ * The exit code of a process worker whose status went to someone else:
+ * SIGCHLD ignored (inherited across exec, or set by the program),
+ * SA_NOCLDWAIT, or a program that reaps with waitpid(-1) itself.  The
+ * worker is known to have ended (its pidfd says so); on kernels that keep
+ * the status for pidfds (6.15+) the real code is reported instead.
+ */
+#define FT_EXITCODE_UNKNOWN (-256)
+
+/*
  * How the worker ended.  On 0, *@code is the process exit status (0..255),
- * or minus the signal number that killed it; a thread worker, or a process
- * worker whose target returned, ends with 0.  Returns -EAGAIN while it
- * runs, -EINVAL before start or for NULL @code, -EBADF.
+ * or minus the signal number that killed it, or FT_EXITCODE_UNKNOWN; a
+ * thread worker, or a process worker whose target returned, ends with 0.
+ * Returns -EAGAIN while it runs, -EINVAL before start or for NULL @code,
+ * -EBADF.
  */
 FT_API int ft_worker_exitcode(ft_worker_t *w, int *code);
 

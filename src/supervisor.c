@@ -39,6 +39,11 @@ struct watched {
 	pid_t pid;
 	ft_worker_t *w;
 	bool orphan;  /* not our child: finish it, nobody can reap it here */
+	/* Joiners of this process reaping it through a dup of the pidfd
+	 * (ft__reap_here), and whether one did: the record is then theirs
+	 * (finishing a detached record frees it). */
+	unsigned reapers;
+	bool reaped_here;
 };
 
 struct spawn_req {
@@ -72,6 +77,25 @@ static int exit_code(const siginfo_t *si)
 	return si->si_code == CLD_EXITED ? si->si_status : -si->si_status;
 }
 
+/*
+ * @w's child has ended but waitid found nothing to reap: its status went
+ * to someone else (SIGCHLD ignored or SA_NOCLDWAIT, so the kernel reaped
+ * it; or the program's own waitpid(-1)).  A readable pidfd, or a blocking
+ * waitid on the pid that returned ECHILD, is proof enough that it is gone:
+ * repair what it held and finish the record, with the status the pidfd
+ * still knows (kernel 6.15+) or FT_EXITCODE_UNKNOWN.
+ */
+static void finish_reaped_elsewhere(ft_worker_t *w, int pidfd)
+{
+	int status, code = FT_EXITCODE_UNKNOWN;
+	if (pidfd >= 0 && ft__sys_pidfd_exit_status(pidfd, &status) == 0)
+		code = WIFEXITED(status) ? WEXITSTATUS(status)
+		       : WIFSIGNALED(status) ? -WTERMSIG(status)
+					     : FT_EXITCODE_UNKNOWN;
+	ft__repair_dead_owners();
+	ft__worker_finish(w, code);
+}
+
 int ft__process_reap(ft_worker_t *w, pid_t pid, int pidfd, bool block)
 {
 	siginfo_t si;
@@ -92,6 +116,71 @@ int ft__process_reap(ft_worker_t *w, pid_t pid, int pidfd, bool block)
 	ft__repair_dead_owners();
 	ft__worker_finish(w, exit_code(&si));
 	return 1;
+}
+
+/* With sup.mu held: the watched entry of @w / of @pidfd, or NULL. */
+static struct watched *find_worker(const ft_worker_t *w)
+{
+	for (unsigned j = 0; j < sup.n; j++)
+		if (sup.v[j].w == w && !sup.v[j].orphan)
+			return &sup.v[j];
+	return NULL;
+}
+
+static struct watched *find_pidfd(int pidfd)
+{
+	for (unsigned j = 0; j < sup.n; j++)
+		if (sup.v[j].pidfd == pidfd)
+			return &sup.v[j];
+	return NULL;
+}
+
+int ft__reap_here(ft_worker_t *w, bool block)
+{
+	/* A dup of the supervisor's pidfd, not the pid: the pid may be
+	 * reused once someone else reaped the child. */
+	pthread_mutex_lock(&sup.mu);
+	struct watched *e = find_worker(w);
+	int fd = e ? fcntl(e->pidfd, F_DUPFD_CLOEXEC, 0) : -1;
+	if (fd >= 0)
+		e->reapers++;
+	pthread_mutex_unlock(&sup.mu);
+	if (fd < 0)
+		return 0;
+
+	siginfo_t si;
+	int r;
+	do {
+		memset(&si, 0, sizeof(si));
+		r = ft__sys_waitid_pidfd(fd, &si,
+					 WEXITED | (block ? 0 : WNOHANG));
+	} while (r == -EINTR);
+	bool reaped = r == 0 && si.si_pid != 0;
+	pthread_mutex_lock(&sup.mu);
+	if ((e = find_worker(w)) != NULL) {
+		e->reapers--;
+		e->reaped_here |= reaped;
+	}
+	pthread_mutex_unlock(&sup.mu);
+	close(fd);
+	if (!reaped)
+		return 0;
+	ft__repair_dead_owners();
+	ft__worker_finish(w, exit_code(&si));
+	return 1;
+}
+
+/* The supervisor found @pidfd readable and nothing to reap.  True if a
+ * joiner here reaped it (the record is the joiner's), or is about to say
+ * so: then leave the record alone. */
+static bool reaped_here(int pidfd, bool *pending)
+{
+	pthread_mutex_lock(&sup.mu);
+	struct watched *e = find_pidfd(pidfd);
+	bool here = e && e->reaped_here;
+	*pending = e && !here && e->reapers > 0;
+	pthread_mutex_unlock(&sup.mu);
+	return here;
 }
 
 static void wake_supervisor(void)
@@ -191,9 +280,24 @@ static void *supervisor_main(void *unused)
 				 * status went to whoever reaped it. */
 				ft__repair_dead_owners();
 				ft__worker_finish(sup.snap[i].w, -SIGKILL);
-			} else if (ft__process_reap(sup.snap[i].w, sup.snap[i].pid,
-						    sup.snap[i].pidfd, false) == 0) {
-				continue;
+			} else {
+				int r = ft__process_reap(sup.snap[i].w,
+							 sup.snap[i].pid,
+							 sup.snap[i].pidfd, false);
+				if (r == 0)
+					continue;
+				/* Readable, nothing to reap: it ended and a
+				 * joiner here or someone else took the
+				 * status.  A joiner here still reporting
+				 * is waited for (next round). */
+				bool pending = false;
+				if (r < 0 && !reaped_here(sup.snap[i].pidfd,
+							  &pending)) {
+					if (pending)
+						continue;
+					finish_reaped_elsewhere(sup.snap[i].w,
+								sup.snap[i].pidfd);
+				}
 			}
 			drop_watched(sup.snap[i].pidfd);
 			sup.snap[i].pidfd = -1;
@@ -205,7 +309,10 @@ static void *supervisor_main(void *unused)
 static void *reaper_main(void *p)
 {
 	struct watched *x = p;
-	ft__process_reap(x->w, x->pid, -1, true);
+	/* A blocking waitid on our own child fails only once it is gone
+	 * and reaped by someone else. */
+	if (ft__process_reap(x->w, x->pid, -1, true) < 0)
+		finish_reaped_elsewhere(x->w, -1);
 	free(x);
 	return NULL;
 }

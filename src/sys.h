@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/futex.h>
@@ -111,6 +112,35 @@ static inline int ft__sys_waitid_pidfd(int pidfd, siginfo_t *info, int opts)
 {
 	return (int)ft__sys_ret(waitid((idtype_t)P_PIDFD, (id_t)pidfd, info,
 				       opts));
+}
+
+/* Kernel 6.15: PIDFD_GET_INFO reports a process's exit status through its
+ * pidfd even after someone else reaped it (linux/pidfd.h, here because
+ * Debian 12's headers predate it).  Only the fields up to exit_code. */
+struct ft__pidfd_info {
+	uint64_t mask;
+	uint64_t cgroupid;
+	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid,
+		 fsgid;
+	int32_t exit_code;   /* a wait(2) status */
+};
+#define FT__PIDFD_INFO_EXIT (1ull << 3)
+#define FT__PIDFD_GET_INFO _IOWR(0xFF, 11, struct ft__pidfd_info)
+
+/* The wait(2) status of the ended process behind @pidfd, whoever reaped
+ * it: 0, or -errno (-ENOTTY, -EINVAL on kernels before 6.15; -ESRCH
+ * while the process is not yet reaped). */
+static inline int ft__sys_pidfd_exit_status(int pidfd, int *status)
+{
+	struct ft__pidfd_info info;
+	memset(&info, 0, sizeof(info));
+	info.mask = FT__PIDFD_INFO_EXIT;
+	if (ioctl(pidfd, FT__PIDFD_GET_INFO, &info) < 0)
+		return -errno;
+	if (!(info.mask & FT__PIDFD_INFO_EXIT))
+		return -ESRCH;
+	*status = info.exit_code;
+	return 0;
 }
 
 static inline pid_t ft__sys_gettid(void)

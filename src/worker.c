@@ -122,7 +122,7 @@ FT_API int ft_worker_is_alive(ft_worker_t *w)
 	/* A dead child stays RUNNING until reaped; its creator can tell at
 	 * once (and reap it) rather than wait for the supervisor. */
 	if ((w->flags & W_IS_PROCESS) && w->creator_pid == getpid())
-		ft__process_reap(w, (pid_t)w->ident, -1, false);
+		ft__reap_here(w, false);
 	return ft__worker_phase(w) == W_RUNNING;
 }
 

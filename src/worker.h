@@ -74,6 +74,11 @@ void ft__worker_finish(ft_worker_t *w, int code);
  * reaped it (then @w may already be gone: don't touch it).
  */
 int ft__process_reap(ft_worker_t *w, pid_t pid, int pidfd, bool block);
+/* For joiners in the process that forked @w: reap it here through a dup
+ * of the supervisor's pidfd, as ft__process_reap does (1 reaped and
+ * finished, 0 not), or 0 at once where the supervisor has no pidfd for
+ * it (the reaper thread reaps it then). */
+int ft__reap_here(ft_worker_t *w, bool block);
 /* Fork @w's process now, from the calling thread (worker_start.c); the
  * child restores @mask if given. */
 int ft__spawn_process(ft_worker_t *w, const sigset_t *mask);

@@ -14,7 +14,7 @@ int ft__join(ft_worker_t *w, const struct timespec *abs)
 	 * has no timeout) and waits for the supervisor's DONE instead. */
 	if (!abs && (w->flags & W_IS_PROCESS) && w->creator_pid == getpid() &&
 	    ft__worker_phase(w) == W_RUNNING &&
-	    ft__process_reap(w, (pid_t)w->ident, -1, true) == 1)
+	    ft__reap_here(w, true) == 1)
 		return 0;
 
 	uint32_t v = ft__load_acquire(&w->state);
