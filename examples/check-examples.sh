@@ -4,16 +4,25 @@
 # the guide leaves the order open, either every order it allows is listed
 # (NAME.altN.out) or, when that is too many, both sides are sorted
 # (NAME.unordered).  The get_ident() line, a number, is masked.
+# Each runs in every world of FT_EXAMPLE_WORLDS: plain, and ulimit-v (a
+# 1 GB address-space limit, as hosts set; not under sanitizers, whose
+# shadow memory needs terabytes of address space).
 srcdir=${srcdir:-$(dirname "$0")/..}
 exp="$srcdir/examples/expected"
 pass=0
 fail=0
 for prog in worker utilities locks semaphores_conditions bounded_semaphore queue \
 	simple_queue primes events_barriers; do
+	for world in ${FT_EXAMPLE_WORLDS:-plain ulimit-v}; do
+	case $world in
+	ulimit-v) limit="ulimit -v 1000000" ;;
+	*) limit=: ;;
+	esac
 	for backend in ${FT_TEST_BACKENDS:-threading multiprocessing}; do
 		want="$exp/$prog.$backend.out"
 		[ -f "$want" ] || want="$exp/$prog.out"
-		got=$(FREETHREADING_BACKEND=$backend timeout -k 5 60 "examples/$prog" 2>&1)
+		got=$(FREETHREADING_BACKEND=$backend timeout -k 5 60 \
+			sh -c "$limit && exec \"\$0\"" "examples/$prog" 2>&1)
 		rc=$?
 		got=$(printf '%s\n' "$got" | sed -E 's/^[0-9]{2,}$/<IDENT>/')
 		ok=no
@@ -28,15 +37,16 @@ for prog in worker utilities locks semaphores_conditions bounded_semaphore queue
 		done
 		expected=$(cat "$want")
 		if [ $rc -eq 0 ] && [ $ok = yes ]; then
-			echo "PASS: $prog [$backend]"
+			echo "PASS: $prog [$backend, $world]"
 			pass=$((pass + 1))
 		else
-			echo "FAIL: $prog [$backend] (exit $rc)"
+			echo "FAIL: $prog [$backend, $world] (exit $rc)"
 			printf '%s\n' "$expected" > /tmp/ft-expected.$$
 			printf '%s\n' "$got" | diff -u /tmp/ft-expected.$$ - | sed 's/^/    /'
 			rm -f /tmp/ft-expected.$$
 			fail=$((fail + 1))
 		fi
+	done
 	done
 done
 echo "examples: $pass passed, $fail failed"

@@ -72,7 +72,7 @@ enum ft_wait_impl {
  */
 struct ft_config {
 	int backend;       /* enum ft_backend */
-	size_t arena_size; /* bytes of address space reserved; 0 = 1 GiB */
+	size_t arena_size; /* bytes of address space reserved; 0: the default */
 	int wait;          /* enum ft_wait_impl; an unavailable choice falls back */
 };
 
@@ -81,9 +81,19 @@ struct ft_config {
  * of any ft_ call initialises with defaults.  Must run before the first
  * worker starts.  Returns 0; -EALREADY if the runtime was already set up
  * (by an earlier ft_init() or first use; @cfg is then ignored); -EINVAL
- * for a bad @cfg field (nothing is set up: fix it and call again).  A
- * set-up that fails (-EINVAL for a bad environment value, -ENOMEM if the
- * arena cannot be mapped) is final: every later call returns that code.
+ * for a bad @cfg field (nothing is set up: fix it and call again);
+ * -ENOMEM if the arena cannot be mapped (nothing is set up either: a
+ * later call tries again, so ft_init with a smaller arena_size can still
+ * succeed).  A bad environment value (-EINVAL) is final: every later call
+ * returns it.
+ *
+ * The arena is address space reserved in shared memory (a memfd, so
+ * strict overcommit does not charge it up front); pages are used only as
+ * objects need them.  By default it is as large as physical RAM, or a
+ * quarter of what RLIMIT_AS leaves, whichever is smaller, halved until it
+ * maps, down to 16 MiB.  A size named in arena_size or
+ * FREETHREADING_ARENA_SIZE (at least 1 MiB) is taken as is or refused.
+ * ft_runtime_info reports the size in use.
  */
 FT_API int ft_init(const struct ft_config *cfg);
 

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #include "arena.h"
 #include "atomic.h"
@@ -29,14 +33,91 @@ uint64_t *ft__arena_bump;
 static struct arena_hdr *hdr;
 #define base ft__arena_base
 
+/*
+ * Shared memory that is not charged as committed memory: a memfd's pages
+ * are file pages, so strict overcommit (vm.overcommit_memory=2) charges
+ * nothing up front, where an anonymous MAP_SHARED mapping is charged in
+ * full even with MAP_NORESERVE.  Anonymous where memfd_create is refused
+ * (seccomp, old kernels), or where RLIMIT_FSIZE would not let the file
+ * grow (ftruncate past it raises SIGXFSZ).  The fd is closed at once: the
+ * mapping keeps the file, and an fd the program might close and reuse is
+ * nothing to keep.
+ */
+static void *map_shared(size_t size)
+{
+	struct rlimit fsize;
+	bool file_ok = getrlimit(RLIMIT_FSIZE, &fsize) != 0 ||
+		       fsize.rlim_cur == RLIM_INFINITY ||
+		       (uint64_t)fsize.rlim_cur >= size;
+	int fd = file_ok ? memfd_create("freethreading-arena", MFD_CLOEXEC) : -1;
+	if (fd >= 0) {
+		void *p = MAP_FAILED;
+		if (ftruncate(fd, (off_t)size) == 0)
+			p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_NORESERVE, fd, 0);
+		close(fd);
+		if (p != MAP_FAILED)
+			return p;
+	}
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Bytes of address space this process maps now (/proc/self/statm). */
+static uint64_t mapped_now(void)
+{
+	char buf[64];
+	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return strtoull(buf, NULL, 10) * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/*
+ * The default size.  Address space is cheap and pages are used only as
+ * objects need them, so reserve what RAM could hold (a queue then holds
+ * what memory holds).  Under RLIMIT_AS, take at most a quarter of what the
+ * limit leaves, so the program keeps room for its own mappings and thread
+ * stacks; under RLIMIT_FSIZE, no more than the file may grow.
+ */
+static size_t default_size(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+	uint64_t want = pages > 0 && psize > 0 ? (uint64_t)pages * (uint64_t)psize
+					       : (uint64_t)1 << 30;
+	if (want > SIZE_MAX / 4)
+		want = SIZE_MAX / 4;  /* 32-bit address spaces */
+	struct rlimit as;
+	if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY) {
+		uint64_t used = mapped_now();
+		uint64_t left = as.rlim_cur > used ? as.rlim_cur - used : 0;
+		if (want > left / 4)
+			want = left / 4;
+	}
+	return want < FT__ARENA_FLOOR ? FT__ARENA_FLOOR : (size_t)want;
+}
+
 int ft__arena_init(size_t size)
 {
+	bool named = size != 0;
+	if (!named)
+		size = default_size();
 	if (size < FT__ARENA_MIN_SIZE)
 		size = FT__ARENA_MIN_SIZE;
 	size = (size + 4095) & ~(size_t)4095;
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
+	void *p = map_shared(size);
+	/* A default that does not fit halves down to the floor; a size the
+	 * program named is taken or refused. */
+	while (!p && !named && size / 2 >= FT__ARENA_FLOOR) {
+		size /= 2;
+		p = map_shared(size);
+	}
+	if (!p)
 		return -ENOMEM;
 	hdr = p;
 	hdr->size = size;

@@ -34,9 +34,14 @@ enum {
 	FT__TAG_QUEUE_RING,
 };
 
+/* The smallest arena ft_init accepts, and the floor a default one shrinks
+ * to under address-space limits before set-up gives up. */
 #define FT__ARENA_MIN_SIZE (1u << 20)
-#define FT__ARENA_DEFAULT_SIZE ((size_t)1 << 30)
+#define FT__ARENA_FLOOR ((size_t)16 << 20)
 
+/* Map the arena: @size bytes exactly (rounded to pages, at least
+ * FT__ARENA_MIN_SIZE), or with @size 0 as much as the host allows (see
+ * arena.c).  0 or -ENOMEM. */
 int ft__arena_init(size_t size);
 
 /* Zeroed memory for an object of @size bytes, tagged RESERVED; NULL when

@@ -73,7 +73,10 @@ static void after_fork_child(void)
 	ft__supervisor_after_fork();
 }
 
-static int setup(const struct ft_config *cfg)
+/* Set up from @cfg and the environment: 0 or the error; *@retry tells
+ * whether the error may pass (no arena mapped: a later call, or ft_init
+ * with a smaller size, tries again) or is final (a bad environment). */
+static int setup(const struct ft_config *cfg, bool *retry)
 {
 	struct ft_config c = { 0 };
 	const char *env;
@@ -93,9 +96,11 @@ static int setup(const struct ft_config *cfg)
 
 	ft__multiprocessing = c.backend == FT_BACKEND_MULTIPROCESSING;
 	ft__wait_select(c.wait);
-	r = ft__arena_init(c.arena_size ? c.arena_size : FT__ARENA_DEFAULT_SIZE);
-	if (r < 0)
+	r = ft__arena_init(c.arena_size);
+	if (r < 0) {
+		*retry = true;
 		return r;
+	}
 	r = ft__main_worker_create(ft__multiprocessing ? "MainProcess"
 						       : "MainThread");
 	if (r < 0)
@@ -120,13 +125,14 @@ static int init_locked(const struct ft_config *cfg)
 	if (s == 1) {
 		s = -EALREADY;
 	} else if (s == 0 && !config_valid(cfg)) {
-		/* A bad argument is the caller's to fix and retry; only a
-		 * failed set-up (bad environment, no memory) sticks. */
+		/* A bad argument is the caller's to fix and retry. */
 		s = -EINVAL;
 	} else if (s == 0) {
-		s = setup(cfg);
-		/* Release pairs with the acquire in ft__ensure_init. */
-		ft__store_release(&ft__init_state, s == 0 ? 1 : s);
+		bool retry = false;
+		s = setup(cfg, &retry);
+		/* Release pairs with the acquire in ft__ensure_init.  A bad
+		 * environment sticks; an arena that did not fit does not. */
+		ft__store_release(&ft__init_state, s == 0 ? 1 : retry ? 0 : s);
 	}
 	pthread_mutex_unlock(&init_mu);
 	return s;

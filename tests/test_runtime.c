@@ -1,7 +1,9 @@
 /* Runtime set-up: configuration, environment, introspection, errors. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "helpers.h"
 
@@ -143,4 +145,100 @@ Test(runtime, strerror_names_every_table_code, .timeout = FT_TEST_TIMEOUT)
 	}
 	cr_assert_str_eq(ft_strerror(-ENOENT), strerror(ENOENT));
 	cr_assert_not_null(ft_strerror(-99999));
+}
+
+/* Bytes this process maps now. */
+static uint64_t mapped_now(void)
+{
+	unsigned long long pages = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	cr_assert_not_null(f);
+	cr_assert_eq(fscanf(f, "%llu", &pages), 1);
+	fclose(f);
+	return pages * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* RLIMIT_AS at what the process maps now plus @room; false where an
+ * address-space limit cannot be tested (sanitizers reserve terabytes). */
+static bool limit_address_space(uint64_t room)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	(void)room;
+	return false;
+#else
+	struct rlimit r = { mapped_now() + room, RLIM_INFINITY };
+	cr_assert_eq(setrlimit(RLIMIT_AS, &r), 0);
+	return true;
+#endif
+}
+
+static void join_one_worker(void)
+{
+	ft_worker_t *w = ft_worker_new(NULL, noop, NULL, 0);
+	cr_assert_not_null(w, "errno %d", errno);
+	cr_assert_eq(ft_worker_start(w), 0);
+	cr_assert_eq(ft_worker_join(w, 30.0), 0);
+	cr_assert_eq(ft_worker_free(w), 0);
+}
+
+Test(runtime, default_arena_is_ram_sized_shared_file, .timeout = FT_TEST_TIMEOUT)
+{
+	struct ft_runtime_info info;
+	struct rlimit as;
+
+	unsetenv("FREETHREADING_ARENA_SIZE");
+	cr_assert_eq(getrlimit(RLIMIT_AS, &as), 0);
+	if (as.rlim_cur != RLIM_INFINITY)
+		cr_skip_test("an address-space limit is set");
+	cr_assert_eq(ft_init(NULL), 0);
+	cr_assert_eq(ft_runtime_info(&info), 0);
+	uint64_t ram = (uint64_t)sysconf(_SC_PHYS_PAGES) *
+		       (uint64_t)sysconf(_SC_PAGESIZE);
+	if (ram > SIZE_MAX / 4)
+		ram = SIZE_MAX / 4;
+	cr_assert_eq(info.arena_size, (ram + 4095) & ~(uint64_t)4095,
+		     "arena %zu, RAM %llu", info.arena_size,
+		     (unsigned long long)ram);
+	/* A memfd: strict overcommit charges nothing up front. */
+	char line[512];
+	bool memfd = false;
+	FILE *maps = fopen("/proc/self/maps", "r");
+	cr_assert_not_null(maps);
+	while (fgets(line, sizeof(line), maps))
+		memfd |= strstr(line, "memfd:freethreading-arena") != NULL;
+	fclose(maps);
+	cr_assert(memfd, "the arena is not a memfd mapping");
+	join_one_worker();
+}
+
+Test(runtime, default_arena_fits_under_an_address_space_limit,
+     .timeout = FT_TEST_TIMEOUT)
+{
+	struct ft_runtime_info info;
+
+	unsetenv("FREETHREADING_ARENA_SIZE");
+	if (!limit_address_space((uint64_t)1000 << 20))
+		cr_skip_test("address-space limits and sanitizers do not mix");
+	cr_assert_eq(ft_init(NULL), 0);
+	cr_assert_eq(ft_runtime_info(&info), 0);
+	cr_assert_leq(info.arena_size, (size_t)250 << 20, "%zu", info.arena_size);
+	cr_assert_geq(info.arena_size, (size_t)16 << 20, "%zu", info.arena_size);
+	join_one_worker();
+}
+
+Test(runtime, an_arena_that_does_not_fit_is_not_final, .timeout = FT_TEST_TIMEOUT)
+{
+	struct ft_config huge = { .arena_size = (size_t)1 << 30 };
+	struct ft_config small = { .arena_size = (size_t)64 << 20 };
+	struct ft_runtime_info info;
+
+	unsetenv("FREETHREADING_ARENA_SIZE");
+	if (!limit_address_space((uint64_t)200 << 20))
+		cr_skip_test("address-space limits and sanitizers do not mix");
+	cr_assert_eq(ft_init(&huge), -ENOMEM, "a named size is taken or refused");
+	cr_assert_eq(ft_init(&huge), -ENOMEM, "tried again, not remembered");
+	cr_assert_eq(ft_init(&small), 0);
+	cr_assert_eq(ft_runtime_info(&info), 0);
+	cr_assert_eq(info.arena_size, (size_t)64 << 20);
+	join_one_worker();
 }
