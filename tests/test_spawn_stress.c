@@ -156,6 +156,14 @@ Test(spawn_stress, process_workers_under_malloc_and_stdio_load,
      .timeout = FT_TEST_TIMEOUT)
 {
 	ft_test_needs_processes();
+#if defined(__SANITIZE_ADDRESS__)
+	/* What this checks is glibc's malloc and stdio across fork.  Under
+	 * ASan malloc is ASan's, and GCC 12's takes no allocator locks
+	 * around fork: a child forked while a hammer thread held one hangs
+	 * in its first malloc (seen in CI, a backtrace in
+	 * SizeClassAllocator64::GetFromAllocator; google/sanitizers#774). */
+	cr_skip_test("ASan's allocator is not fork-safe in GCC 12");
+#endif
 	S = ft_test_shared(sizeof(*S));
 	char path[] = "/tmp/ft-test-stress-XXXXXX";
 	int tmp = mkstemp(path);
