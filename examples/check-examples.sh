@@ -6,7 +6,8 @@
 # (NAME.unordered).  The get_ident() line, a number, is masked.
 # Each runs in every world of FT_EXAMPLE_WORLDS: plain, and ulimit-v (a
 # 1 GB address-space limit, as hosts set; not under sanitizers, whose
-# shadow memory needs terabytes of address space).
+# shadow memory needs terabytes of address space).  FT_EXAMPLE_PREFIX, if
+# set, is a command that runs each (tests/worlds.sh sets one per world).
 srcdir=${srcdir:-$(dirname "$0")/..}
 exp="$srcdir/examples/expected"
 pass=0
@@ -22,6 +23,7 @@ for prog in worker utilities locks semaphores_conditions bounded_semaphore queue
 		want="$exp/$prog.$backend.out"
 		[ -f "$want" ] || want="$exp/$prog.out"
 		got=$(FREETHREADING_BACKEND=$backend timeout -k 5 60 \
+			$FT_EXAMPLE_PREFIX \
 			sh -c "$limit && exec \"\$0\"" "examples/$prog" 2>&1)
 		rc=$?
 		got=$(printf '%s\n' "$got" | sed -E 's/^[0-9]{2,}$/<IDENT>/')

@@ -78,13 +78,23 @@ static uint64_t mapped_now(void)
 	return strtoull(buf, NULL, 10) * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
+/* valgrind puts its preload objects in the client's LD_PRELOAD. */
+static bool under_valgrind(void)
+{
+	const char *p = getenv("LD_PRELOAD");
+	return p && strstr(p, "/vgpreload_");
+}
+
 /*
  * The default size.  Address space is cheap and pages are used only as
  * objects need them, so reserve what RAM could hold (a queue then holds
  * what memory holds).  Under RLIMIT_AS, take at most a quarter of what the
  * limit leaves, so the program keeps room for its own mappings and thread
- * stacks; under RLIMIT_FSIZE, no more than the file may grow.
+ * stacks.  Under valgrind, 64 MiB: memcheck's leak check reads every
+ * mapped byte, and a read of a shared page that was never written
+ * allocates it (a RAM-sized arena took minutes and gigabytes per process).
  */
+#define VALGRIND_SIZE ((uint64_t)64 << 20)
 static size_t default_size(void)
 {
 	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
@@ -92,6 +102,8 @@ static size_t default_size(void)
 					       : (uint64_t)1 << 30;
 	if (want > SIZE_MAX / 4)
 		want = SIZE_MAX / 4;  /* 32-bit address spaces */
+	if (under_valgrind() && want > VALGRIND_SIZE)
+		want = VALGRIND_SIZE;
 	struct rlimit as;
 	if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY) {
 		uint64_t used = mapped_now();

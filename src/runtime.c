@@ -178,7 +178,7 @@ FT_API int ft_runtime_info(struct ft_runtime_info *info)
 		return r;
 	info->backend = ft__multiprocessing ? "multiprocessing" : "threading";
 	info->wait = ft__wait_impl->name;
-	info->spawn_thread = "pthread_create (clone3 in glibc)";
+	info->spawn_thread = ft__thread_spawn_path();
 	info->spawn_process = ft__supervisor_path();
 	info->arena_size = ft__arena_size();
 	info->arena_used = ft__arena_used();

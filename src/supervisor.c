@@ -44,7 +44,17 @@ struct watched {
 	 * (finishing a detached record frees it). */
 	unsigned reapers;
 	bool reaped_here;
+	uint64_t id;  /* unique: records and pidfd numbers are reused */
 };
+
+/* Without pidfds, one thread per child blocks in waitid on its pid.  The
+ * list (under sup.mu) keeps their notes reachable, and lets a forked
+ * child, which has none of these threads, free them. */
+struct reaper {
+	struct watched x;
+	struct reaper *next;
+};
+static struct reaper *reapers;
 
 struct spawn_req {
 	ft_worker_t *w;
@@ -118,11 +128,22 @@ int ft__process_reap(ft_worker_t *w, pid_t pid, int pidfd, bool block)
 	return 1;
 }
 
-/* With sup.mu held: the watched entry of @w / of @pidfd, or NULL. */
+/* With sup.mu held: the watched entry of @w's child / of @pidfd / with
+ * @id, or NULL.  A record freed and made again has the same address, so
+ * the pid is compared too. */
 static struct watched *find_worker(const ft_worker_t *w)
 {
+	pid_t pid = (pid_t)ft__load_acquire(&w->ident);
 	for (unsigned j = 0; j < sup.n; j++)
-		if (sup.v[j].w == w && !sup.v[j].orphan)
+		if (sup.v[j].w == w && sup.v[j].pid == pid && !sup.v[j].orphan)
+			return &sup.v[j];
+	return NULL;
+}
+
+static struct watched *find_id(uint64_t id)
+{
+	for (unsigned j = 0; j < sup.n; j++)
+		if (sup.v[j].id == id)
 			return &sup.v[j];
 	return NULL;
 }
@@ -142,11 +163,23 @@ int ft__reap_here(ft_worker_t *w, bool block)
 	pthread_mutex_lock(&sup.mu);
 	struct watched *e = find_worker(w);
 	int fd = e ? fcntl(e->pidfd, F_DUPFD_CLOEXEC, 0) : -1;
-	if (fd >= 0)
+	uint64_t id = 0;
+	if (fd >= 0) {
 		e->reapers++;
+		id = e->id;
+	}
+	bool reaper_thread = false;
+	for (struct reaper *r = reapers; r && !e; r = r->next)
+		reaper_thread |= r->x.w == w && r->x.pid == (pid_t)w->ident;
 	pthread_mutex_unlock(&sup.mu);
-	if (fd < 0)
-		return 0;
+	if (fd < 0) {
+		/* A reaper thread reaps it; if nothing watches it at all
+		 * (no pidfd, no thread could be made), by pid, as a last
+		 * resort. */
+		if (e || reaper_thread)
+			return 0;
+		return ft__process_reap(w, (pid_t)w->ident, -1, block) == 1;
+	}
 
 	siginfo_t si;
 	int r;
@@ -157,7 +190,7 @@ int ft__reap_here(ft_worker_t *w, bool block)
 	} while (r == -EINTR);
 	bool reaped = r == 0 && si.si_pid != 0;
 	pthread_mutex_lock(&sup.mu);
-	if ((e = find_worker(w)) != NULL) {
+	if ((e = find_id(id)) != NULL) {
 		e->reapers--;
 		e->reaped_here |= reaped;
 	}
@@ -308,12 +341,19 @@ static void *supervisor_main(void *unused)
 
 static void *reaper_main(void *p)
 {
-	struct watched *x = p;
+	struct reaper *r = p;
 	/* A blocking waitid on our own child fails only once it is gone
 	 * and reaped by someone else. */
-	if (ft__process_reap(x->w, x->pid, -1, true) < 0)
-		finish_reaped_elsewhere(x->w, -1);
-	free(x);
+	if (ft__process_reap(r->x.w, r->x.pid, -1, true) < 0)
+		finish_reaped_elsewhere(r->x.w, -1);
+	pthread_mutex_lock(&sup.mu);
+	for (struct reaper **pp = &reapers; *pp; pp = &(*pp)->next)
+		if (*pp == r) {
+			*pp = r->next;
+			break;
+		}
+	pthread_mutex_unlock(&sup.mu);
+	free(r);
 	return NULL;
 }
 
@@ -338,14 +378,19 @@ static int spawn_quiet_thread(void *(*fn)(void *), void *arg, size_t stack)
 
 static void watch_with_thread(ft_worker_t *w, pid_t pid)
 {
-	struct watched *x = malloc(sizeof(*x));
-	if (x) {
-		*x = (struct watched){ .pidfd = -1, .pid = pid, .w = w };
-		if (spawn_quiet_thread(reaper_main, x, 64 * 1024) == 0)
-			return;
-		free(x);
+	struct reaper *r = malloc(sizeof(*r));
+	if (!r)
+		return; /* no way to watch it: its joiner, or exit, reaps it */
+	r->x = (struct watched){ .pidfd = -1, .pid = pid, .w = w };
+	pthread_mutex_lock(&sup.mu);
+	r->next = reapers;
+	reapers = r;
+	/* Under the lock: the thread unlinks r as it ends. */
+	if (spawn_quiet_thread(reaper_main, r, 64 * 1024) != 0) {
+		reapers = r->next;
+		free(r);
 	}
-	/* No way to watch it: its joiner, or exit, reaps it. */
+	pthread_mutex_unlock(&sup.mu);
 }
 
 /* Called with sup.mu held. */
@@ -398,8 +443,10 @@ static void watch(ft_worker_t *w, pid_t pid, bool orphan)
 			watch_with_thread(w, pid);
 		return;
 	}
+	static uint64_t next_id;
 	sup.v[sup.n++] = (struct watched){
-		.pidfd = fd, .pid = pid, .w = w, .orphan = orphan };
+		.pidfd = fd, .pid = pid, .w = w, .orphan = orphan,
+		.id = ++next_id };
 	sup.news = true;
 	bool wake = sup.idle;
 	sup.idle = false;
@@ -442,9 +489,15 @@ void ft__supervisor_after_fork(void)
 {
 	/* The child has no supervisor thread, and the parent's may have held
 	 * the mutex at fork time. */
-	if (!sup.started && sup.n == 0)
+	if (!sup.started && sup.n == 0 && !reapers)
 		return;
 	pthread_mutex_init(&sup.mu, NULL);
+	/* Nor the reaper threads: their notes are the child's to free. */
+	while (reapers) {
+		struct reaper *next = reapers->next;
+		free(reapers);
+		reapers = next;
+	}
 	for (unsigned i = 0; i < sup.n; i++)
 		close(sup.v[i].pidfd);
 	sup.n = 0;

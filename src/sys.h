@@ -29,6 +29,9 @@
 #ifndef SYS_futex_wait
 #define SYS_futex_wait 455
 #endif
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif

@@ -87,7 +87,10 @@ int ft__spawn_process(ft_worker_t *w, const sigset_t *mask);
 int ft__spawn_via_supervisor(ft_worker_t *w);
 /* Watch a started child so it is reaped and repaired even if nobody joins. */
 void ft__supervise(ft_worker_t *w, pid_t pid);
+/* How process workers are watched, and how threads start, in words for
+ * ft_runtime_info (each probes what the kernel lets us use). */
 const char *ft__supervisor_path(void);
+const char *ft__thread_spawn_path(void);
 /* Watch a process worker whose creator died (it cannot be reaped here):
  * finish its record when it dies. */
 void ft__supervise_orphan(ft_worker_t *w, pid_t pid);

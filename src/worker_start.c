@@ -23,6 +23,7 @@
 #include "lockword.h"
 #include "runtime.h"
 #include "sync.h"
+#include "sys.h"
 #include "wait.h"
 #include "worker.h"
 
@@ -53,6 +54,17 @@ static void *thread_main(void *p)
 	w->target(w->arg);
 	pthread_cleanup_pop(1);
 	return NULL;
+}
+
+const char *ft__thread_spawn_path(void)
+{
+	/* clone3 with no arguments: EINVAL where the kernel has it (and
+	 * nothing is created), ENOSYS/EPERM where it or a filter refuses
+	 * it; glibc's pthread_create then falls back to clone. */
+	long r = syscall(SYS_clone3, NULL, 0);
+	if (r < 0 && (errno == ENOSYS || errno == EPERM))
+		return "pthread_create (clone: clone3 refused)";
+	return "pthread_create (clone3 in glibc)";
 }
 
 static int start_thread(ft_worker_t *w)

@@ -1,0 +1,5 @@
+#!/bin/sh
+# A world for tests/worlds.sh: SIGCHLD ignored, as a parent that ignores it
+# leaves it across exec.
+trap "" CHLD
+exec "$@"
