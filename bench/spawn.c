@@ -2,6 +2,7 @@
 /* Spawn cases: start + join one no-op worker, against pthread / fork. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -93,6 +94,32 @@ static int base_spawn_process(void *ctx, uint64_t n)
 	return 0;
 }
 
+/* A crowded arena: 1M live objects (Events) around each timed run of the
+ * "crowded" side, made and freed outside the timing. */
+#define CROWD 1000000
+static ft_event_t **crowd;
+
+static int crowd_fill(void *ctx, uint64_t n)
+{
+	(void)ctx;
+	(void)n;
+	if (!crowd && !(crowd = calloc(CROWD, sizeof(*crowd))))
+		fail("calloc", -ENOMEM);
+	for (int i = 0; i < CROWD; i++)
+		if (!(crowd[i] = ft_event_new()))
+			fail("ft_event_new", -errno);
+	return 0;
+}
+
+static int crowd_empty(void *ctx)
+{
+	(void)ctx;
+	for (int i = 0; i < CROWD; i++)
+		if (ft_event_free(crowd[i]) < 0)
+			fail("ft_event_free", -EBADF);
+	return 0;
+}
+
 const struct bench_case spawn_cases[] = {
 	{
 		.name = "spawn+join thread", .n_sides = 2, .n_rows = 1,
@@ -118,6 +145,20 @@ const struct bench_case spawn_cases[] = {
 			.baseline_name = "fork + _exit + waitpid",
 			.a = 0, .b = 1,
 			.metric = NS_PER_OP, .dir = AT_MOST, .goal = 1.0,
+		} },
+	},
+	{
+		.name = "spawn+join process, 1M objects", .n_sides = 2, .n_rows = 1,
+		.sides = {
+			{ .label = "crowded", .run = ours_spawn_process,
+			  .before = crowd_fill, .after = crowd_empty },
+			{ .label = "empty", .run = ours_spawn_process },
+		},
+		.rows = { {
+			.name = "spawn+join process, 1M objects",
+			.baseline_name = "ours, no other objects in the arena",
+			.a = 0, .b = 1,
+			.metric = NS_PER_OP, .dir = AT_MOST, .goal = 1.1,
 		} },
 	},
 };

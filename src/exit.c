@@ -28,6 +28,8 @@ void ft__workers_shutdown(void)
 
 	/* A process worker whose target called exit() ends here too. */
 	ft__sync_worker_ending(ft__tid());
+	if (!ft__workers_started)
+		return; /* none of ours to join or kill */
 
 	for (void *p = ft__arena_next(NULL, &tag); p; p = ft__arena_next(p, &tag)) {
 		ft_worker_t *w = p;

@@ -7,6 +7,8 @@
 #include "wait.h"
 
 FT__TLS uint32_t ft__tid_cache;
+uint32_t *ft__death_note;
+uint32_t ft__death_note_bit;
 
 uint32_t ft__tid_slow(void)
 {

@@ -54,10 +54,33 @@ void ft__tid_forget(void);
  */
 int ft__lockword_acquire_slow(uint32_t *w, uint32_t tid,
 			      struct ft__deadline *d, bool spin);
+
+/*
+ * A process whose death someone will clean up (a process worker) keeps a
+ * note, in a word its reaper reads, that it has taken an owner word or
+ * started a worker: only then can its death leave something held or
+ * orphaned, and only then does the reaper walk the arena to repair.
+ * ft__death_note points at that word until the note is made (NULL in any
+ * other process, and once made); @bit is what to set there.
+ */
+extern uint32_t *ft__death_note;
+extern uint32_t ft__death_note_bit;
+static inline void ft__note_may_own(void)
+{
+	uint32_t *note = ft__load_relaxed(&ft__death_note);
+	if (__builtin_expect(note != NULL, 0)) {
+		/* Before the word is taken: a death after the take finds
+		 * the note (the reaper reads it after waitid). */
+		__atomic_fetch_or(note, ft__death_note_bit, __ATOMIC_RELAXED);
+		ft__store_relaxed(&ft__death_note, (uint32_t *)NULL);
+	}
+}
+
 static inline int ft__lockword_take(uint32_t *w, uint32_t tid,
 				    struct ft__deadline *d, bool spin)
 {
 	uint32_t expected = 0;
+	ft__note_may_own();
 	/* Acquire pairs with the release in ft__lockword_release. */
 	if (__builtin_expect(ft__cas_acquire(w, &expected, tid), 1))
 		return 0;

@@ -37,6 +37,13 @@ static void repair_worker(ft_worker_t *w)
 	ft__worker_finish(w, -SIGKILL);
 }
 
+void ft__repair_after_death(ft_worker_t *w)
+{
+	/* Read after the reap: every store of the dead process is visible. */
+	if (__atomic_load_n(&w->flags, __ATOMIC_RELAXED) & W_MAY_OWN)
+		ft__repair_dead_owners();
+}
+
 void ft__repair_dead_owners(void)
 {
 	uint32_t tag;

@@ -68,6 +68,9 @@ static int parse_size(const char *s, size_t *out)
 
 static void after_fork_child(void)
 {
+	/* The parent's workers and notes are not the child's. */
+	ft__workers_started = false;
+	ft__store_relaxed(&ft__death_note, (uint32_t *)NULL);
 	ft__tid_forget();
 	ft__fence_after_fork();
 	ft__supervisor_after_fork();

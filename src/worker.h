@@ -34,6 +34,9 @@
 #define W_IS_PROCESS 0x100u /* resolved at start from flags and backend */
 #define W_MAIN       0x200u
 #define W_DUMMY      0x400u
+/* Set by a process worker itself once it has taken an owner word or
+ * started a worker (ft__note_may_own): its reaper repairs only then. */
+#define W_MAY_OWN    0x800u
 
 /* ident while a just-started thread has not published its tid yet, and
  * someone sleeps waiting for it. */
@@ -61,6 +64,10 @@ extern FT__TLS ft_worker_t *ft__self;
 
 /* True in a process worker's child, from fork on (sanitizer.c). */
 extern bool ft__in_process_worker;
+/* This process has started a worker (so its exit has some to join). */
+extern bool ft__workers_started;
+/* After a reap: repair what the dead process of @w may have left. */
+void ft__repair_after_death(ft_worker_t *w);
 ft_worker_t *ft__main_worker(void);
 int ft__main_worker_create(const char *name);
 

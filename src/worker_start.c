@@ -27,6 +27,8 @@
 #include "wait.h"
 #include "worker.h"
 
+bool ft__workers_started;
+
 static void publish_ident(ft_worker_t *w, uint32_t id)
 {
 	/* Release pairs with the acquire in ft_worker_ident. */
@@ -98,6 +100,10 @@ static _Noreturn void process_main(ft_worker_t *w, pid_t parent,
 		pthread_sigmask(SIG_SETMASK, mask, NULL);
 	ft__in_process_worker = true;
 	ft__self = w;
+	/* Our reaper repairs after our death only if we note that we took
+	 * an owner word or started a worker. */
+	ft__death_note_bit = W_MAY_OWN;
+	ft__store_relaxed(&ft__death_note, &w->flags);
 	w->target(w->arg);
 	ft__sync_worker_ending(ft__tid());
 	ft__self = NULL;
@@ -148,6 +154,9 @@ FT_API int ft_worker_start(ft_worker_t *w)
 		return r;
 	if (ft__worker_phase(w) != W_NEW)
 		return -EALREADY;
+	/* Before anything runs: a worker of ours may outlive us. */
+	ft__note_may_own();
+	ft__workers_started = true;
 	/* Filled in before the record turns RUNNING: the repair pass reads
 	 * them in any RUNNING record it walks (acquire on the phase). */
 	bool process = (w->flags & FT_WORKER_PROCESS) ||
