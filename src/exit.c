@@ -41,7 +41,7 @@ void ft__workers_shutdown(void)
 		ft_worker_t *w = p;
 		if (tag == FT__TAG_WORKER && ours(w, me) &&
 		    (w->flags & FT_WORKER_DAEMON) && (w->flags & W_IS_PROCESS)) {
-			kill((pid_t)w->ident, SIGKILL);
+			(void)ft__signal_child(w, SIGKILL);
 			ft__join(w, NULL);
 		}
 	}

@@ -203,6 +203,24 @@ int ft__reap_here(ft_worker_t *w, bool block)
 	return 1;
 }
 
+int ft__signal_child(ft_worker_t *w, int sig)
+{
+	/* Through the pidfd, under the lock that keeps the supervisor from
+	 * closing it: a pid may name another process once the child has
+	 * been reaped elsewhere. */
+	pthread_mutex_lock(&sup.mu);
+	struct watched *e = find_worker(w);
+	int r = e ? ft__sys_pidfd_send_signal(e->pidfd, sig) : -ENOENT;
+	pthread_mutex_unlock(&sup.mu);
+	if (r != -ENOENT)
+		return r;
+	/* No pidfd (the reaper-thread fallback): by pid, while the record
+	 * still says it runs. */
+	if (ft__worker_phase(w) != W_RUNNING)
+		return -ESRCH;
+	return kill((pid_t)w->ident, sig) < 0 ? -errno : 0;
+}
+
 /* The supervisor found @pidfd readable and nothing to reap.  True if a
  * joiner here reaped it (the record is the joiner's), or is about to say
  * so: then leave the record alone. */

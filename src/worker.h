@@ -86,6 +86,9 @@ int ft__process_reap(ft_worker_t *w, pid_t pid, int pidfd, bool block);
  * finished, 0 not), or 0 at once where the supervisor has no pidfd for
  * it (the reaper thread reaps it then). */
 int ft__reap_here(ft_worker_t *w, bool block);
+/* Send @sig to @w's child, which this process forked: through its pidfd
+ * where the supervisor has one.  0 or -errno. */
+int ft__signal_child(ft_worker_t *w, int sig);
 /* Fork @w's process now, from the calling thread (worker_start.c); the
  * child restores @mask if given. */
 int ft__spawn_process(ft_worker_t *w, const sigset_t *mask);
