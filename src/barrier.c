@@ -21,13 +21,13 @@
 
 #include "atomic.h"
 #include "sync.h"
+#include "type.h"
 #include "wait.h"
 
 enum { FILLING = 0, DRAINING = 1, RESETTING = -1, BROKEN = -2 };
 
 struct ft_barrier {
-	uint32_t lock;   /* owner word guarding the fields below; first, for
-			  * the repair pass (repair.c) */
+	uint32_t lock;   /* owner word guarding the fields below */
 	uint32_t seq;    /* futex word: bumped by every state change */
 	int32_t state;
 	uint32_t count;  /* workers inside ft_barrier_wait, this epoch */
@@ -39,6 +39,15 @@ struct ft_barrier {
 	ft_action_fn action;
 	void *arg;
 };
+
+/* A holder of the internal lock that died is freed by the repair pass;
+ * whoever takes the lock next sees the state as the holder left it. */
+static void barrier_repair(void *obj)
+{
+	ft__lockword_repair(&((ft_barrier_t *)obj)->lock);
+}
+
+FT__TYPE(barrier_type) = { FT__TAG_BARRIER, barrier_repair, NULL };
 
 FT_API ft_barrier_t *ft_barrier_new(unsigned parties, ft_action_fn action,
 				    void *arg, double timeout)

@@ -9,6 +9,7 @@
 
 #include "atomic.h"
 #include "sync.h"
+#include "type.h"
 #include "wait.h"
 
 FT__TLS unsigned ft__locks_taken;
@@ -115,17 +116,31 @@ static void end_hold(uint32_t *word, uint32_t tid, bool owner_died)
 	}
 }
 
+/* A Lock has no owner: one its holder leaves held is handed off. */
+static void lock_owner_ended(void *obj, uint32_t tid)
+{
+	end_hold(&((struct ft_lock *)obj)->word, tid, false);
+}
+
+/* An RLock held by an ended worker can never be released: owner died. */
+static void rlock_owner_ended(void *obj, uint32_t tid)
+{
+	end_hold(&((struct ft_rlock *)obj)->word, tid, true);
+}
+
+static void owner_word_repair(void *obj)
+{
+	/* Lock and RLock begin with their owner word. */
+	ft__lockword_repair(obj);
+}
+
+FT__TYPE(lock_type) = { FT__TAG_LOCK, owner_word_repair, lock_owner_ended };
+FT__TYPE(rlock_type) = { FT__TAG_RLOCK, owner_word_repair, rlock_owner_ended };
+
 void ft__sync_worker_ending(uint32_t tid)
 {
-	uint32_t tag;
-
 	if (!ft__locks_taken)
 		return;
-	for (void *p = ft__arena_next(NULL, &tag); p; p = ft__arena_next(p, &tag)) {
-		if (tag == FT__TAG_LOCK)
-			end_hold(&((struct ft_lock *)p)->word, tid, false);
-		else if (tag == FT__TAG_RLOCK)
-			end_hold(&((struct ft_rlock *)p)->word, tid, true);
-	}
+	ft__types_owner_ended(tid);
 	ft__locks_taken = 0;
 }

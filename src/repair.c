@@ -1,21 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * After a process worker ends, free what dead workers left behind: owner
- * words (arena, Lock, RLock, internal ones) whose holder no longer exists (marked OWNER_DIED, sleepers woken),
+ * After a process worker dies, free what dead workers left behind: owner
+ * words whose holder no longer exists (marked OWNER_DIED, sleepers woken)
  * and worker records of processes that died with nobody left to reap them
- * (their creator died too).  A walk of the whole arena: rare, and cheap
- * next to a process exit.
+ * (their creator died too).  One walk of the arena, each object handed to
+ * its type's repair hook (type.h); run only after the death of a process
+ * that noted it may have left something (W_MAY_OWN).
  */
 #include <signal.h>
 
 #include "arena.h"
 #include "lockword.h"
-#include "queue/queue.h"
 #include "sys.h"
+#include "type.h"
 #include "worker.h"
 
-static void repair_worker(ft_worker_t *w)
+static void repair_worker(void *obj)
 {
+	ft_worker_t *w = obj;
 	/* The phase first: a RUNNING record's fields are filled in. */
 	if (ft__worker_phase(w) != W_RUNNING || (w->flags & (W_MAIN | W_DUMMY)))
 		return;
@@ -37,6 +39,8 @@ static void repair_worker(ft_worker_t *w)
 	ft__worker_finish(w, -SIGKILL);
 }
 
+FT__TYPE(worker_type) = { FT__TAG_WORKER, repair_worker, NULL };
+
 void ft__repair_after_death(ft_worker_t *w)
 {
 	/* Read after the reap: every store of the dead process is visible. */
@@ -46,24 +50,6 @@ void ft__repair_after_death(ft_worker_t *w)
 
 void ft__repair_dead_owners(void)
 {
-	uint32_t tag;
-
 	ft__lockword_repair(ft__arena_lockword());
-	for (void *p = ft__arena_next(NULL, &tag); p; p = ft__arena_next(p, &tag)) {
-		switch (tag) {
-		case FT__TAG_WORKER:
-			repair_worker(p);
-			break;
-		case FT__TAG_LOCK:
-		case FT__TAG_RLOCK:
-		case FT__TAG_BARRIER:
-			/* Each of these begins with its owner word. */
-			ft__lockword_repair(p);
-			break;
-		case FT__TAG_QUEUE:
-		case FT__TAG_SIMPLE_QUEUE:
-			ft__queue_repair(p);
-			break;
-		}
-	}
+	ft__types_repair();
 }

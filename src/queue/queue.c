@@ -21,6 +21,7 @@
 #include <stdlib.h>
 
 #include "queue/queue.h"
+#include "type.h"
 #include "wait.h"
 
 #define INITIAL_RING 16384u
@@ -198,6 +199,14 @@ uint32_t ft__queue_count(ft_queue_t *q)
 		n = (uint32_t)q->maxsize;   /* gets between the two reads */
 	return n < INT_MAX ? n : INT_MAX;
 }
+
+static void queue_repair(void *obj)
+{
+	ft__queue_repair(obj);
+}
+
+FT__TYPE(queue_type) = { FT__TAG_QUEUE, queue_repair, NULL };
+FT__TYPE(simple_queue_type) = { FT__TAG_SIMPLE_QUEUE, queue_repair, NULL };
 
 void ft__queue_repair(ft_queue_t *q)
 {
