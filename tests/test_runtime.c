@@ -147,17 +147,6 @@ Test(runtime, strerror_names_every_table_code, .timeout = FT_TEST_TIMEOUT)
 	cr_assert_not_null(ft_strerror(-99999));
 }
 
-/* Bytes this process maps now. */
-static uint64_t mapped_now(void)
-{
-	unsigned long long pages = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-	cr_assert_not_null(f);
-	cr_assert_eq(fscanf(f, "%llu", &pages), 1);
-	fclose(f);
-	return pages * (uint64_t)sysconf(_SC_PAGESIZE);
-}
-
 /* RLIMIT_AS at what the process maps now plus @room; false where an
  * address-space limit cannot be tested (sanitizers reserve terabytes). */
 static bool limit_address_space(uint64_t room)
@@ -166,7 +155,14 @@ static bool limit_address_space(uint64_t room)
 	(void)room;
 	return false;
 #else
-	struct rlimit r = { mapped_now() + room, RLIM_INFINITY };
+	/* What the process maps now. */
+	unsigned long long pages = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	cr_assert_not_null(f);
+	cr_assert_eq(fscanf(f, "%llu", &pages), 1);
+	fclose(f);
+	uint64_t mapped = pages * (uint64_t)sysconf(_SC_PAGESIZE);
+	struct rlimit r = { mapped + room, RLIM_INFINITY };
 	cr_assert_eq(setrlimit(RLIMIT_AS, &r), 0);
 	return true;
 #endif
