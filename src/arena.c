@@ -29,7 +29,7 @@ struct arena_hdr {
 };
 
 char *ft__arena_base;
-uint64_t *ft__arena_bump;
+uint64_t ft__arena_limit;
 static struct arena_hdr *hdr;
 #define base ft__arena_base
 
@@ -134,7 +134,7 @@ int ft__arena_init(size_t size)
 	hdr = p;
 	hdr->size = size;
 	hdr->bump = HDR_SIZE;
-	ft__arena_bump = &hdr->bump;
+	ft__arena_limit = size - sizeof(struct block);
 	/* Last: the inline check treats a NULL base as "no arena". */
 	ft__store_release(&base, (char *)p);
 	return 0;

@@ -68,7 +68,11 @@ struct ft__block {
 #define FT__ARENA_HDR_SIZE 4096
 
 extern char *ft__arena_base;
-extern uint64_t *ft__arena_bump; /* first uncarved offset */
+/* The mapping's size less a block header: a header at an offset below it
+ * can be read.  Process-local, unlike the bump offset (in the arena's
+ * header, a line every allocation writes), so a check reads no shared
+ * line but the object's own. */
+extern uint64_t ft__arena_limit;
 
 /* 0 if @obj is a live object of type @tag, -EINVAL for NULL, else -EBADF. */
 static inline int ft__arena_check(const void *obj, uint32_t tag)
@@ -80,15 +84,18 @@ static inline int ft__arena_check(const void *obj, uint32_t tag)
 	uintptr_t off = (uintptr_t)obj - (uintptr_t)ft__arena_base -
 			sizeof(struct ft__block);
 	if (!ft__arena_base || (uintptr_t)obj < lo || (off & 15) ||
-	    off >= __atomic_load_n(ft__arena_bump, __ATOMIC_ACQUIRE))
+	    off >= ft__arena_limit)
 		return -EBADF;
 	/* From the base, not from @obj: the same address, but the compiler
 	 * then knows nothing of @obj's object (a caller's bad pointer to a
 	 * local is what this check exists to refuse). */
 	const struct ft__block *b =
 		(const struct ft__block *)(ft__arena_base + off);
-	/* Acquire pairs with ft__arena_publish: a matching tag means the
-	 * object's fields are initialised. */
+	/* A block not yet carved reads as zeros and fails here; a handle
+	 * that came the legitimate way was passed on after its block was
+	 * carved, so its header is visible.  Acquire pairs with
+	 * ft__arena_publish: a matching tag means the object's fields are
+	 * initialised. */
 	if (b->check != (off ^ FT__CHECK_MAGIC) ||
 	    __atomic_load_n(&b->tag, __ATOMIC_ACQUIRE) != tag)
 		return -EBADF;

@@ -56,20 +56,23 @@ int ft__lock_take(struct ft_lock *l, struct ft__deadline *d)
 
 FT_API int ft_lock_acquire(ft_lock_t *l, double timeout)
 {
+	int r = ft__check(l, FT__TAG_LOCK);
+	if (r < 0)
+		return r;
+	if (__builtin_isnan(timeout))
+		return -EINVAL;
+	/* The uncontended case before the deadline is even classified:
+	 * the slow path converts it (ft__deadline_init). */
+	if (__builtin_expect(ft__lockword_try(&l->word, ft__tid()), 1)) {
+		ft__sync_note_taken();
+		return 0;
+	}
 	struct ft__deadline d;
-	int r = ft__check(l, FT__TAG_LOCK);
-	if (r == 0)
-		r = ft__deadline_init(&d, timeout);
-	return r < 0 ? r : ft__lock_take(l, &d);
+	(void)ft__deadline_init(&d, timeout);
+	return ft__lock_take(l, &d);
 }
 
-FT_API int ft_lock_release(ft_lock_t *l)
-{
-	int r = ft__check(l, FT__TAG_LOCK);
-	return r < 0 ? r : ft__lock_give(l);
-}
-
-int ft__lock_give(struct ft_lock *l)
+static inline int lock_give(struct ft_lock *l)
 {
 	uint32_t me = ft__tid();
 	uint32_t v = ft__load_relaxed(&l->word);
@@ -85,6 +88,17 @@ int ft__lock_give(struct ft_lock *l)
 	if (v & FT__LW_WAITERS)
 		ft__wake(&l->word, 1);
 	return 0;
+}
+
+int ft__lock_give(struct ft_lock *l)
+{
+	return lock_give(l);
+}
+
+FT_API int ft_lock_release(ft_lock_t *l)
+{
+	int r = ft__check(l, FT__TAG_LOCK);
+	return r < 0 ? r : lock_give(l);
 }
 
 FT_API int ft_lock_locked(ft_lock_t *l)

@@ -76,6 +76,15 @@ static inline void ft__note_may_own(void)
 	}
 }
 
+/* The uncontended case alone: true if the word was free and is now
+ * @tid's.  Acquire pairs with the release in ft__lockword_release. */
+static inline bool ft__lockword_try(uint32_t *w, uint32_t tid)
+{
+	uint32_t expected = 0;
+	ft__note_may_own();
+	return ft__cas_acquire(w, &expected, tid);
+}
+
 static inline int ft__lockword_take(uint32_t *w, uint32_t tid,
 				    struct ft__deadline *d, bool spin)
 {
