@@ -1,5 +1,5 @@
 /*
- * Event (src/event.c): one futex word, SET | WAITERS | generation.
+ * Event (src/sync/event.c): one futex word, SET | WAITERS | generation.
  *
  *   set:   CAS to (gen + 1) | SET (WAITERS cleared); wake all if it was set
  *   clear: clear SET (atomic and)

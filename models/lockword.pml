@@ -1,5 +1,5 @@
 /*
- * The owner word (src/lockword.h, src/lockword.c): one futex word
+ * The owner word (src/lockword/lockword.h, src/lockword/lockword.c): one futex word
  *   WAITERS | OWNER_DIED | holder's tid
  * Takers CAS 0 -> tid; the slow path sets WAITERS and sleeps; a taker that
  * slept sets WAITERS again when it takes the word; release exchanges 0 and

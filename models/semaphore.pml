@@ -1,5 +1,5 @@
 /*
- * Semaphore (src/semaphore.c): the value is the futex word; sleepers count
+ * Semaphore (src/sync/semaphore.c): the value is the futex word; sleepers count
  * themselves in waiters, so a release wakes only when someone is counted.
  *
  *   acquire: take (CAS v -> v-1) if v > 0; else waiters++, then loop:

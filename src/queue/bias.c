@@ -45,10 +45,10 @@
 #include <limits.h>
 #include <unistd.h>
 
-#include "fence.h"
+#include "base/fence.h"
 #include "queue/queue.h"
-#include "sys.h"
-#include "wait.h"
+#include "base/sys.h"
+#include "wait/wait.h"
 
 #define REVOKING 0x80000000u
 #define TID_MASK 0x3fffffffu

@@ -21,8 +21,8 @@
 #include <stdlib.h>
 
 #include "queue/queue.h"
-#include "type.h"
-#include "wait.h"
+#include "arena/type.h"
+#include "wait/wait.h"
 
 #define INITIAL_RING 16384u
 

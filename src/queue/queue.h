@@ -29,11 +29,11 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "arena.h"
-#include "atomic.h"
+#include "arena/arena.h"
+#include "base/atomic.h"
 #include "freethreading.h"
-#include "lockword.h"
-#include "runtime.h"
+#include "lockword/lockword.h"
+#include "runtime/runtime.h"
 
 /* ------------------------------------------------------------ positions */
 

@@ -13,7 +13,7 @@
 #include <limits.h>
 
 #include "queue/queue.h"
-#include "wait.h"
+#include "wait/wait.h"
 
 static uint32_t unfinished(ft_queue_t *q, uint32_t done)
 {

@@ -29,7 +29,7 @@
 #include <errno.h>
 
 #include "queue/queue.h"
-#include "wait.h"
+#include "wait/wait.h"
 
 /* How long a side that was streaming stays off the other side's lines
  * when it first finds the queue full or empty (bench/README.md). */

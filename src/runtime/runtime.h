@@ -5,8 +5,8 @@
 
 #include <stdbool.h>
 
-#include "arena.h"
-#include "atomic.h"
+#include "arena/arena.h"
+#include "base/atomic.h"
 
 /* 1 once set up, a negative errno if set-up failed, 0 before. */
 extern int ft__init_state;

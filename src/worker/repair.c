@@ -9,11 +9,11 @@
  */
 #include <signal.h>
 
-#include "arena.h"
-#include "lockword.h"
-#include "sys.h"
-#include "type.h"
-#include "worker.h"
+#include "arena/arena.h"
+#include "lockword/lockword.h"
+#include "base/sys.h"
+#include "arena/type.h"
+#include "worker/worker.h"
 
 static void repair_worker(void *obj)
 {

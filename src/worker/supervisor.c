@@ -27,10 +27,10 @@
 #include <string.h>
 #include <sys/eventfd.h>
 
-#include "atomic.h"
-#include "sys.h"
-#include "wait.h"
-#include "worker.h"
+#include "base/atomic.h"
+#include "base/sys.h"
+#include "wait/wait.h"
+#include "worker/worker.h"
 
 #define TICK_MS 10
 

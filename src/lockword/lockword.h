@@ -21,8 +21,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "atomic.h"
-#include "wait.h"
+#include "base/atomic.h"
+#include "wait/wait.h"
 
 #define FT__LW_WAITERS    0x80000000u
 #define FT__LW_OWNER_DIED 0x40000000u

@@ -7,10 +7,10 @@
 #include <errno.h>
 #include <pthread.h>
 
-#include "atomic.h"
-#include "sync.h"
-#include "type.h"
-#include "wait.h"
+#include "base/atomic.h"
+#include "sync/sync.h"
+#include "arena/type.h"
+#include "wait/wait.h"
 
 FT__TLS unsigned ft__locks_taken;
 FT__TLS bool ft__exit_hook_armed;

@@ -2,9 +2,9 @@
 /* Shared memory for programs: plain arena blocks with their own tag. */
 #include <errno.h>
 
-#include "arena.h"
+#include "arena/arena.h"
 #include "freethreading.h"
-#include "runtime.h"
+#include "runtime/runtime.h"
 
 FT_API void *ft_shared_alloc(size_t size)
 {

@@ -7,9 +7,9 @@
  */
 #include <errno.h>
 
-#include "atomic.h"
-#include "sys.h"
-#include "wait.h"
+#include "base/atomic.h"
+#include "base/sys.h"
+#include "wait/wait.h"
 
 static int futex_wait(uint32_t *word, uint32_t val, const struct timespec *abs)
 {

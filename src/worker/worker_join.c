@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 
-#include "atomic.h"
-#include "runtime.h"
-#include "wait.h"
-#include "worker.h"
+#include "base/atomic.h"
+#include "runtime/runtime.h"
+#include "wait/wait.h"
+#include "worker/worker.h"
 
 /* Sleep on the state word until the worker is DONE or @abs passes. */
 int ft__join(ft_worker_t *w, const struct timespec *abs)

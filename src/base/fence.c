@@ -10,9 +10,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "atomic.h"
-#include "fence.h"
-#include "sys.h"
+#include "base/atomic.h"
+#include "base/fence.h"
+#include "base/sys.h"
 
 #ifndef SYS_membarrier
 #define SYS_membarrier 324

@@ -10,13 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
-#include "fence.h"
+#include "arena/arena.h"
+#include "base/fence.h"
 #include "freethreading.h"
-#include "lockword.h"
-#include "runtime.h"
-#include "wait.h"
-#include "worker.h"
+#include "lockword/lockword.h"
+#include "runtime/runtime.h"
+#include "wait/wait.h"
+#include "worker/worker.h"
 
 int ft__init_state;
 bool ft__multiprocessing;

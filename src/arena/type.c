@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Walking the arena through the table of object types (type.h). */
-#include "arena.h"
-#include "type.h"
+#include "arena/arena.h"
+#include "arena/type.h"
 
 /* The linker collects every FT__TYPE into this section and names its
  * bounds. */

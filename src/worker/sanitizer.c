@@ -11,7 +11,7 @@
  */
 #include <stdbool.h>
 
-#include "worker.h"
+#include "worker/worker.h"
 
 bool ft__in_process_worker;
 

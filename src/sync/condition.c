@@ -11,9 +11,9 @@
  */
 #include <errno.h>
 
-#include "atomic.h"
-#include "sync.h"
-#include "wait.h"
+#include "base/atomic.h"
+#include "sync/sync.h"
+#include "wait/wait.h"
 
 struct ft_condition {
 	void *lock;         /* a struct ft_lock or ft_rlock */

@@ -8,10 +8,10 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 
-#include "arena.h"
-#include "atomic.h"
+#include "arena/arena.h"
+#include "base/atomic.h"
 #include "freethreading.h"
-#include "lockword.h"
+#include "lockword/lockword.h"
 
 #define MIN_CLASS 6  /* 64-byte blocks */
 #define MAX_CLASS 48

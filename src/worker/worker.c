@@ -4,11 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "arena.h"
-#include "atomic.h"
-#include "runtime.h"
-#include "wait.h"
-#include "worker.h"
+#include "arena/arena.h"
+#include "base/atomic.h"
+#include "runtime/runtime.h"
+#include "wait/wait.h"
+#include "worker/worker.h"
 
 #define PUBLIC_FLAGS (FT_WORKER_DAEMON | FT_WORKER_PROCESS | FT_WORKER_THREAD)
 

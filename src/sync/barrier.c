@@ -19,10 +19,10 @@
  */
 #include <errno.h>
 
-#include "atomic.h"
-#include "sync.h"
-#include "type.h"
-#include "wait.h"
+#include "base/atomic.h"
+#include "sync/sync.h"
+#include "arena/type.h"
+#include "wait/wait.h"
 
 enum { FILLING = 0, DRAINING = 1, RESETTING = -1, BROKEN = -2 };
 

@@ -8,8 +8,8 @@
 #include <errno.h>
 #include <pthread.h>
 
-#include "sys.h"
-#include "wait.h"
+#include "base/sys.h"
+#include "wait/wait.h"
 
 static bool have_futex2_wait_wake;
 

@@ -2,9 +2,9 @@
 /* RLock: an owner word plus a depth that only the owner touches. */
 #include <errno.h>
 
-#include "atomic.h"
-#include "sync.h"
-#include "wait.h"
+#include "base/atomic.h"
+#include "sync/sync.h"
+#include "wait/wait.h"
 
 FT_API ft_rlock_t *ft_rlock_new(void)
 {

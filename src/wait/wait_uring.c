@@ -16,9 +16,9 @@
 #include <string.h>
 #include <liburing.h>
 
-#include "atomic.h"
-#include "sys.h"
-#include "wait.h"
+#include "base/atomic.h"
+#include "base/sys.h"
+#include "wait/wait.h"
 
 #define OP_FUTEX_WAIT 51
 #define OP_FUTEX_WAKE 52

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 
-#include "atomic.h"
-#include "lockword.h"
-#include "sys.h"
-#include "wait.h"
+#include "base/atomic.h"
+#include "lockword/lockword.h"
+#include "base/sys.h"
+#include "wait/wait.h"
 
 FT__TLS uint32_t ft__tid_cache;
 uint32_t *ft__death_note;

@@ -10,13 +10,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "arena.h"
+#include "arena/arena.h"
 #include "freethreading.h"
-#include "lockword.h"
-#include "runtime.h"
+#include "lockword/lockword.h"
+#include "runtime/runtime.h"
 
 struct ft_lock {
-	uint32_t word; /* owner word; first, for the repair pass (repair.c) */
+	uint32_t word; /* owner word; first: the repair hook (lock.c) takes the object as the word */
 };
 
 struct ft_rlock {

@@ -6,9 +6,9 @@
 #include <errno.h>
 #include <limits.h>
 
-#include "atomic.h"
-#include "sync.h"
-#include "wait.h"
+#include "base/atomic.h"
+#include "sync/sync.h"
+#include "wait/wait.h"
 
 struct ft_semaphore {
 	uint32_t value;   /* futex word, 0 .. INT_MAX */

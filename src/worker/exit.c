@@ -8,10 +8,10 @@
  */
 #include <signal.h>
 
-#include "arena.h"
-#include "runtime.h"
-#include "sync.h"
-#include "worker.h"
+#include "arena/arena.h"
+#include "runtime/runtime.h"
+#include "sync/sync.h"
+#include "worker/worker.h"
 
 static bool ours(ft_worker_t *w, pid_t me)
 {

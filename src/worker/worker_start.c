@@ -19,13 +19,13 @@
 #include <stdlib.h>
 #include <sys/prctl.h>
 
-#include "atomic.h"
-#include "lockword.h"
-#include "runtime.h"
-#include "sync.h"
-#include "sys.h"
-#include "wait.h"
-#include "worker.h"
+#include "base/atomic.h"
+#include "lockword/lockword.h"
+#include "runtime/runtime.h"
+#include "sync/sync.h"
+#include "base/sys.h"
+#include "wait/wait.h"
+#include "worker/worker.h"
 
 bool ft__workers_started;
 

@@ -6,10 +6,10 @@
 #include <poll.h>
 #include <sched.h>
 
-#include "atomic.h"
+#include "base/atomic.h"
 
 #include "freethreading.h"
-#include "wait.h"
+#include "wait/wait.h"
 
 const struct ft__wait_ops *ft__wait_impl = &ft__wait_futex_ops;
 unsigned ft__spin_ns;

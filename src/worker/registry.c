@@ -9,10 +9,10 @@
 #include <pthread.h>
 #include <stdio.h>
 
-#include "arena.h"
-#include "lockword.h"
-#include "runtime.h"
-#include "worker.h"
+#include "arena/arena.h"
+#include "lockword/lockword.h"
+#include "runtime/runtime.h"
+#include "worker/worker.h"
 
 FT__TLS ft_worker_t *ft__self;
 static pid_t main_pid;

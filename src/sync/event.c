@@ -9,9 +9,9 @@
  */
 #include <errno.h>
 
-#include "atomic.h"
-#include "sync.h"
-#include "wait.h"
+#include "base/atomic.h"
+#include "sync/sync.h"
+#include "wait/wait.h"
 
 #define EV_SET     1u
 #define EV_WAITERS 2u
