@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "arena.h"
-#include "lockword.h"
+#include "arena/arena.h"
+#include "lockword/lockword.h"
 
 #define TAG_A FT__TAG_SHARED
 

@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "atomic.h"
-#include "wait.h"
+#include "base/atomic.h"
+#include "wait/wait.h"
 
 static void setup(void)
 {

@@ -16,11 +16,11 @@
 #include "runtime/runtime.h"
 
 struct ft_lock {
-	uint32_t word; /* owner word; first: the repair hook (lock.c) takes the object as the word */
+	uint32_t word; /* owner word; first (lock.c repairs the object as it) */
 };
 
 struct ft_rlock {
-	uint32_t word;  /* owner word; first, for the repair pass */
+	uint32_t word;  /* owner word; first (lock.c repairs the object as it) */
 	uint32_t depth; /* levels taken by the owner; only the owner writes */
 };
 
