@@ -14,9 +14,7 @@ FT_API int ft_queue_put(ft_queue_t *q, const void *data, size_t len,
 			double timeout)
 {
 	struct ft__deadline d;
-	int r = ft__check(q, FT__TAG_QUEUE);
-	if (r == 0)
-		r = ft__deadline_init(&d, timeout);
+	int r = ft__check_timed(q, FT__TAG_QUEUE, timeout, &d);
 	return r < 0 ? r : ft__queue_put(q, data, len, &d);
 }
 
@@ -29,9 +27,7 @@ FT_API int ft_queue_get(ft_queue_t *q, void *buf, size_t cap, size_t *len,
 			double timeout)
 {
 	struct ft__deadline d;
-	int r = ft__check(q, FT__TAG_QUEUE);
-	if (r == 0)
-		r = ft__deadline_init(&d, timeout);
+	int r = ft__check_timed(q, FT__TAG_QUEUE, timeout, &d);
 	return r < 0 ? r : ft__queue_get(q, buf, cap, len, NULL, &d);
 }
 

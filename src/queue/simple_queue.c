@@ -19,9 +19,7 @@ FT_API int ft_simple_queue_get(ft_simple_queue_t *sq, void *buf, size_t cap,
 			       size_t *len, double timeout)
 {
 	struct ft__deadline d;
-	int r = ft__check(sq, FT__TAG_SIMPLE_QUEUE);
-	if (r == 0)
-		r = ft__deadline_init(&d, timeout);
+	int r = ft__check_timed(sq, FT__TAG_SIMPLE_QUEUE, timeout, &d);
 	return r < 0 ? r
 		     : ft__queue_get((ft_queue_t *)sq, buf, cap, len, NULL, &d);
 }

@@ -42,9 +42,7 @@ FT_API int ft_queue_join(ft_queue_t *q, double timeout)
 {
 	struct ft__deadline d;
 	const struct timespec *abs = NULL;
-	int r = ft__check(q, FT__TAG_QUEUE);
-	if (r == 0)
-		r = ft__deadline_init(&d, timeout);
+	int r = ft__check_timed(q, FT__TAG_QUEUE, timeout, &d);
 	if (r < 0)
 		return r;
 	for (bool first = true;; first = false) {

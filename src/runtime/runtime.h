@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "arena/arena.h"
+#include "wait/wait.h"
 #include "base/atomic.h"
 
 /* 1 once set up, a negative errno if set-up failed, 0 before. */
@@ -30,6 +31,15 @@ static inline int ft__check(const void *obj, uint32_t tag)
 {
 	int r = ft__ensure_init();
 	return r < 0 ? r : ft__arena_check(obj, tag);
+}
+
+/* A blocking call's boundary: the handle, then its timeout converted into
+ * *@d (wait/wait.h).  0, or the first error. */
+static inline int ft__check_timed(const void *obj, uint32_t tag,
+				  double timeout, struct ft__deadline *d)
+{
+	int r = ft__check(obj, tag);
+	return r < 0 ? r : ft__deadline_init(d, timeout);
 }
 
 /* Every constructor's allocation: zeroed arena memory for an object of

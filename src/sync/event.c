@@ -65,9 +65,7 @@ FT_API int ft_event_is_set(ft_event_t *e)
 FT_API int ft_event_wait(ft_event_t *e, double timeout)
 {
 	struct ft__deadline d;
-	int r = ft__check(e, FT__TAG_EVENT);
-	if (r == 0)
-		r = ft__deadline_init(&d, timeout);
+	int r = ft__check_timed(e, FT__TAG_EVENT, timeout, &d);
 	if (r < 0)
 		return r;
 	uint32_t v = ft__load_acquire(&e->word);

@@ -39,9 +39,7 @@ int ft__rlock_take(struct ft_rlock *l, struct ft__deadline *d)
 FT_API int ft_rlock_acquire(ft_rlock_t *l, double timeout)
 {
 	struct ft__deadline d;
-	int r = ft__check(l, FT__TAG_RLOCK);
-	if (r == 0)
-		r = ft__deadline_init(&d, timeout);
+	int r = ft__check_timed(l, FT__TAG_RLOCK, timeout, &d);
 	return r < 0 ? r : ft__rlock_take(l, &d);
 }
 

@@ -54,9 +54,7 @@ static bool try_take(ft_semaphore_t *s)
 FT_API int ft_semaphore_acquire(ft_semaphore_t *s, double timeout)
 {
 	struct ft__deadline d;
-	int r = ft__check(s, FT__TAG_SEMAPHORE);
-	if (r == 0)
-		r = ft__deadline_init(&d, timeout);
+	int r = ft__check_timed(s, FT__TAG_SEMAPHORE, timeout, &d);
 	if (r < 0)
 		return r;
 	if (try_take(s))

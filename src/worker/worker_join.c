@@ -38,10 +38,7 @@ int ft__join(ft_worker_t *w, const struct timespec *abs)
 FT_API int ft_worker_join(ft_worker_t *w, double timeout)
 {
 	struct ft__deadline d;
-	int r = ft__check(w, FT__TAG_WORKER);
-
-	if (r == 0)
-		r = ft__deadline_init(&d, timeout);
+	int r = ft__check_timed(w, FT__TAG_WORKER, timeout, &d);
 	if (r < 0)
 		return r;
 	if (ft__worker_phase(w) == W_NEW)
