@@ -181,26 +181,17 @@ int ft__reap_here(ft_worker_t *w, bool block)
 		return ft__process_reap(w, (pid_t)w->ident, -1, block) == 1;
 	}
 
-	siginfo_t si;
-	int r;
-	do {
-		memset(&si, 0, sizeof(si));
-		r = ft__sys_waitid_pidfd(fd, &si,
-					 WEXITED | (block ? 0 : WNOHANG));
-	} while (r == -EINTR);
-	bool reaped = r == 0 && si.si_pid != 0;
+	int r = ft__process_reap(w, 0, fd, block);
+	/* Said after the record is finished: while this entry counts a
+	 * reaper, the supervisor leaves the record alone. */
 	pthread_mutex_lock(&sup.mu);
 	if ((e = find_id(id)) != NULL) {
 		e->reapers--;
-		e->reaped_here |= reaped;
+		e->reaped_here |= r == 1;
 	}
 	pthread_mutex_unlock(&sup.mu);
 	close(fd);
-	if (!reaped)
-		return 0;
-	ft__repair_after_death(w);
-	ft__worker_finish(w, exit_code(&si));
-	return 1;
+	return r == 1;
 }
 
 int ft__signal_child(ft_worker_t *w, int sig)
