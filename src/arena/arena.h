@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "wait/wait.h"
+
 /* Type tags.  A block whose tag differs from the one expected is -EBADF. */
 enum {
 	FT__TAG_FREE = 0x46540000,     /* on a free list */
@@ -100,6 +102,24 @@ static inline int ft__arena_check(const void *obj, uint32_t tag)
 	    __atomic_load_n(&b->tag, __ATOMIC_ACQUIRE) != tag)
 		return -EBADF;
 	return 0;
+}
+
+/* Every call on a handle starts here, at the public boundary and nowhere
+ * below it: 0 if @obj is a live object of type @tag, -EINVAL for NULL,
+ * -EBADF otherwise.  No set-up is needed: before it no object exists, and
+ * the bounds (process-local) reject every pointer. */
+static inline int ft__check(const void *obj, uint32_t tag)
+{
+	return ft__arena_check(obj, tag);
+}
+
+/* A blocking call's boundary: the handle, then its timeout converted into
+ * *@d (wait/wait.h).  0, or the first error. */
+static inline int ft__check_timed(const void *obj, uint32_t tag,
+				  double timeout, struct ft__deadline *d)
+{
+	int r = ft__arena_check(obj, tag);
+	return r < 0 ? r : ft__deadline_init(d, timeout);
 }
 
 /* Retire a live object of type @tag (only one caller wins a race); 0 or

@@ -5,6 +5,7 @@
  * one is never interrupted by anyone's fence.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <linux/membarrier.h>
 #include <sched.h>
 #include <sys/syscall.h>
@@ -50,9 +51,15 @@ int ft__fence_prepare(void)
 	return r;
 }
 
-void ft__fence_after_fork(void)
+/* A forked child has registered for nothing. */
+static void after_fork_child(void)
 {
 	ft__store_relaxed(&prepared, 0);
+}
+
+__attribute__((constructor)) static void register_fork_handler(void)
+{
+	pthread_atfork(NULL, NULL, after_fork_child);
 }
 
 int ft__fence_heavy(pid_t pid)

@@ -28,10 +28,6 @@
  * side. */
 int ft__fence_prepare(void);
 
-/* The atfork child handler: the registration belongs to the parent's
- * address space. */
-void ft__fence_after_fork(void);
-
 /* The slow side, towards the fast sides of process @pid: 0, or the
  * negative errno of membarrier(2) (EPERM or ENOSYS from a seccomp filter;
  * ENOMEM only if retrying did not help).  A refusal may come at any call:

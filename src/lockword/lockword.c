@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <pthread.h>
 
 #include "base/atomic.h"
 #include "lockword/lockword.h"
@@ -16,9 +17,18 @@ uint32_t ft__tid_slow(void)
 	return ft__tid_cache;
 }
 
-void ft__tid_forget(void)
+/* A forked child is another thread: the cached TID is the parent's, and
+ * so is the death note (the child's own worker record, if any, sets it
+ * again). */
+static void after_fork_child(void)
 {
 	ft__tid_cache = 0;
+	ft__store_relaxed(&ft__death_note, (uint32_t *)NULL);
+}
+
+__attribute__((constructor)) static void register_fork_handler(void)
+{
+	pthread_atfork(NULL, NULL, after_fork_child);
 }
 
 int ft__lockword_acquire_slow(uint32_t *w, uint32_t tid,

@@ -37,7 +37,6 @@ static inline uint32_t ft__tid(void)
 	uint32_t t = ft__tid_cache;
 	return t ? t : ft__tid_slow();
 }
-void ft__tid_forget(void);
 
 /*
  * Take the word for @tid by @d (NULL: forever; see struct ft__deadline).

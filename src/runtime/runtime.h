@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Start-up: configuration, the one-time set-up every call goes through. */
+/*
+ * Start-up: configuration (config.c), the one-time set-up every
+ * constructor goes through (setup.c), and the hooks by which the layers
+ * above set up their part of the arena.
+ */
 #ifndef FT_RUNTIME_H
 #define FT_RUNTIME_H
 
@@ -25,22 +29,22 @@ static inline int ft__ensure_init(void)
 
 extern bool ft__multiprocessing;
 
-/* Every call on a handle starts here: 0 if @obj is a live object of type
- * @tag, -EINVAL for NULL, -EBADF otherwise, or the set-up error. */
-static inline int ft__check(const void *obj, uint32_t tag)
-{
-	int r = ft__ensure_init();
-	return r < 0 ? r : ft__arena_check(obj, tag);
-}
+struct ft_config;
+/* Whether ft_init's argument is well formed (NULL is: the defaults). */
+bool ft__config_valid(const struct ft_config *cfg);
+/* *@out = @cfg (or the defaults) with the environment applied; 0, or
+ * -EINVAL for a value the environment names that does not parse. */
+int ft__config_resolve(const struct ft_config *cfg, struct ft_config *out);
 
-/* A blocking call's boundary: the handle, then its timeout converted into
- * *@d (wait/wait.h).  0, or the first error. */
-static inline int ft__check_timed(const void *obj, uint32_t tag,
-				  double timeout, struct ft__deadline *d)
-{
-	int r = ft__check(obj, tag);
-	return r < 0 ? r : ft__deadline_init(d, timeout);
-}
+/* A layer above the runtime that keeps state in the arena registers a
+ * hook: set-up calls it once the arena is mapped, before set-up counts as
+ * done.  0 or a negative errno (set-up fails with it). */
+struct ft__setup_hook {
+	int (*fn)(void);
+};
+#define FT__SETUP_HOOK(var, func)                                            \
+	static const struct ft__setup_hook var                               \
+		__attribute__((used, section("ft__setup"), aligned(8))) = { func }
 
 /* Every constructor's allocation: zeroed arena memory for an object of
  * @size, tagged RESERVED until published, or NULL with errno set (ENOMEM,

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "arena/arena.h"
 #include "lockword/lockword.h"
@@ -19,7 +20,16 @@ static pid_t main_pid;
 static pthread_key_t dummy_key;
 static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
 
-int ft__main_worker_create(const char *name)
+/* The parent's workers are not a forked child's to join at its exit. */
+static void after_fork_child(void)
+{
+	ft__workers_started = false;
+	ft__supervisor_after_fork();
+}
+
+/* Set-up hook: the record of the program's main thread, and what a
+ * process does at its end (exit.c). */
+static int workers_setup(void)
 {
 	ft_worker_t *w = ft__arena_alloc(sizeof(*w));
 	if (!w)
@@ -28,11 +38,16 @@ int ft__main_worker_create(const char *name)
 	w->flags = W_MAIN;
 	w->state = W_RUNNING;
 	w->ident = (uint32_t)main_pid;
-	snprintf(w->name, sizeof(w->name), "%s", name);
+	snprintf(w->name, sizeof(w->name), "%s",
+		 ft__multiprocessing ? "MainProcess" : "MainThread");
 	ft__arena_publish(w, FT__TAG_WORKER);
 	*ft__arena_root() = w;
+	if (pthread_atfork(NULL, NULL, after_fork_child) != 0 ||
+	    atexit(ft__workers_shutdown) != 0)
+		return -ENOMEM;
 	return 0;
 }
+FT__SETUP_HOOK(workers_hook, workers_setup);
 
 ft_worker_t *ft__main_worker(void)
 {

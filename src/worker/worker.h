@@ -69,7 +69,6 @@ extern bool ft__workers_started;
 /* After a reap: repair what the dead process of @w may have left. */
 void ft__repair_after_death(ft_worker_t *w);
 ft_worker_t *ft__main_worker(void);
-int ft__main_worker_create(const char *name);
 
 /* Mark @w ended with @code; frees it if detached, wakes joiners. */
 void ft__worker_finish(ft_worker_t *w, int code);
