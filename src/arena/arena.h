@@ -34,6 +34,7 @@ enum {
 	FT__TAG_QUEUE,
 	FT__TAG_SIMPLE_QUEUE,
 	FT__TAG_QUEUE_RING,
+	FT__TAG_REGISTRY,              /* the worker layer's list of records */
 };
 
 /* The smallest arena ft_init accepts, and the floor a default one shrinks
@@ -138,7 +139,7 @@ uint32_t *ft__arena_lockword(void);
 enum { FT__SEQ_WORKER, FT__SEQ_DUMMY, FT__SEQ_COUNT };
 uint32_t ft__arena_seq_next(int which);
 
-/* A well-known slot in the arena header (the main worker record). */
+/* A well-known slot in the arena header (the worker registry). */
 void **ft__arena_root(void);
 
 size_t ft__arena_size(void);

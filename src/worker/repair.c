@@ -3,9 +3,10 @@
  * After a process worker dies, free what dead workers left behind: owner
  * words whose holder no longer exists (marked OWNER_DIED, sleepers woken)
  * and worker records of processes that died with nobody left to reap them
- * (their creator died too).  One walk of the arena, each object handed to
- * its type's repair hook (type.h); run only after the death of a process
- * that noted it may have left something (W_MAY_OWN).
+ * (their creator died too).  Owner words: one walk of the arena, each
+ * object handed to its type's repair hook (type.h).  Worker records: the
+ * registry.  Run only after the death of a process that noted it may have
+ * left something (W_MAY_OWN).
  */
 #include <signal.h>
 
@@ -15,19 +16,26 @@
 #include "arena/type.h"
 #include "worker/worker.h"
 
-static void repair_worker(void *obj)
+/* A record nobody will finish unless this pass does: a RUNNING worker
+ * whose creator is gone, not yet adopted. */
+static bool orphaned(ft_worker_t *w, void *ctx)
 {
-	ft_worker_t *w = obj;
+	(void)ctx;
 	/* The phase first: a RUNNING record's fields are filled in. */
 	if (ft__worker_phase(w) != W_RUNNING || (w->flags & (W_MAIN | W_DUMMY)))
-		return;
+		return false;
 	uint32_t id = __atomic_load_n(&w->ident, __ATOMIC_ACQUIRE);
-	if (id == 0 || id == IDENT_WAITING || w->creator_pid == 0 ||
-	    ft__sys_tid_exists(w->creator_pid))
-		return;
-	/* Its creator is gone, so nobody will reap it.  A thread died with
-	 * its process.  A process is killed by its parent-death signal, but
-	 * maybe only after this pass: then watch it until it dies. */
+	return id != 0 && id != IDENT_WAITING && w->creator_pid != 0 &&
+	       __atomic_load_n(&w->adopter, __ATOMIC_RELAXED) == 0 &&
+	       !ft__sys_tid_exists(w->creator_pid);
+}
+
+/* A thread died with its process.  A process is killed by its
+ * parent-death signal, but maybe only after this pass: then watch it
+ * until it dies (adopting it takes it off the orphans). */
+static void settle_orphan(ft_worker_t *w)
+{
+	uint32_t id = __atomic_load_n(&w->ident, __ATOMIC_ACQUIRE);
 	if ((w->flags & W_IS_PROCESS) && ft__sys_tid_exists((pid_t)id)) {
 		int32_t none = 0;
 		if (__atomic_compare_exchange_n(&w->adopter, &none, (int32_t)getpid(),
@@ -39,7 +47,18 @@ static void repair_worker(void *obj)
 	ft__worker_finish(w, -SIGKILL);
 }
 
-FT__TYPE(worker_type) = { FT__TAG_WORKER, repair_worker, NULL };
+/* A batch at a time, outside the registry's lock (finishing may free a
+ * record, which takes it): a settled record is no longer selected. */
+static void settle_orphans(void)
+{
+	ft_worker_t *batch[32];
+	size_t n;
+	do {
+		n = ft__workers_collect(batch, 32, orphaned, NULL);
+		for (size_t i = 0; i < n && i < 32; i++)
+			settle_orphan(batch[i]);
+	} while (n > 32);
+}
 
 void ft__repair_after_death(ft_worker_t *w)
 {
@@ -51,5 +70,7 @@ void ft__repair_after_death(ft_worker_t *w)
 void ft__repair_dead_owners(void)
 {
 	ft__lockword_repair(ft__arena_lockword());
+	ft__registry_repair();
 	ft__types_repair();
+	settle_orphans();
 }

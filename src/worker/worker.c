@@ -50,6 +50,7 @@ FT_API ft_worker_t *ft_worker_new(const char *name, ft_target_fn target,
 		snprintf(w->name, sizeof(w->name), "Worker-%u",
 			 ft__arena_seq_next(FT__SEQ_WORKER));
 	ft__arena_publish(w, FT__TAG_WORKER);
+	ft__worker_register(w);
 	return w;
 }
 
@@ -158,7 +159,7 @@ void ft__worker_finish(ft_worker_t *w, int code)
 	if (v & W_SLEEPERS)
 		ft__wake(&w->state, 0x7fffffff);
 	if (v & W_DETACHED)
-		ft__arena_free(w, FT__TAG_WORKER);
+		ft__worker_release(w);
 }
 
 FT_API int ft_worker_free(ft_worker_t *w)
@@ -172,7 +173,7 @@ FT_API int ft_worker_free(ft_worker_t *w)
 	uint32_t v = ft__load_relaxed(&w->state);
 	for (;;) {
 		if ((v & W_PHASE) != W_RUNNING)
-			return ft__arena_free(w, FT__TAG_WORKER);
+			return ft__worker_release(w);
 		if (v & W_DETACHED)
 			return -EBADF;
 		/* The finisher sees DETACHED in the same word it moves to

@@ -51,6 +51,7 @@ struct ft_worker {
 	int32_t adopter;      /* process watching it since its creator died */
 	ft_target_fn target;
 	void *arg;
+	ft_worker_t *reg_next, *reg_prev; /* the registry (registry.c) */
 	char name[FT_WORKER_NAME_MAX + 1];
 };
 
@@ -69,6 +70,19 @@ extern bool ft__workers_started;
 /* After a reap: repair what the dead process of @w may have left. */
 void ft__repair_after_death(ft_worker_t *w);
 ft_worker_t *ft__main_worker(void);
+
+/* The registry of records (registry.c).  Put a new record on it. */
+void ft__worker_register(ft_worker_t *w);
+/* Take @w off the registry and free its block: 0, or -EBADF if someone
+ * else freed it first. */
+int ft__worker_release(ft_worker_t *w);
+/* Store in @out (up to @cap) the records for which @match is true, in
+ * creation order; returns how many matched.  @match runs holding the
+ * registry's lock: it may only read the record. */
+size_t ft__workers_collect(ft_worker_t **out, size_t cap,
+			   bool (*match)(ft_worker_t *w, void *ctx), void *ctx);
+/* Free the registry's lock if its holder died (repair pass). */
+void ft__registry_repair(void);
 
 /* Mark @w ended with @code; frees it if detached, wakes joiners. */
 void ft__worker_finish(ft_worker_t *w, int code);
