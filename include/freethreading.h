@@ -282,7 +282,13 @@ FT_API int ft_shared_free(void *p);
  * the lock (waiters already asleep are woken to compete for it).  A worker
  * or thread that *returns* while holding a Lock leaves it held: Locks have
  * no owner, so that is a legitimate hand-off, and any worker may release
- * it.  (A process's main thread ends with its process.)
+ * it.  (A process's main thread ends with its process.)  Holders are named
+ * by a slot per thread and process, not a kernel TID.  Deaths nobody
+ * reports (a child of the program's own fork(), a thread killed alone by
+ * SECCOMP_RET_KILL_THREAD) are found by the waiters, which check such a
+ * holder about once a second.  A program with more than about 65k threads
+ * and processes holding locks at once gives the rest an anonymous slot,
+ * whose death cannot be found (RLock refuses it: -EAGAIN).
  */
 
 typedef struct ft_lock ft_lock_t;

@@ -62,6 +62,11 @@ run ok  lockword N=3 ROUNDS=2 TIMED=1
 run ok  lockword N=3 ROUNDS=2 TIMED=1 DEATH=1
 run ok  lockword N=4 ROUNDS=1 TIMED=1 DEATH=1
 run bug lockword N=3 ROUNDS=2 TIMED=1 BROKEN=1
+# Owner slots (lockword/owner.h): the takers find the death themselves.
+run ok  lockword N=3 ROUNDS=2 TIMED=1 DEATH=1 SLOT=1 REPAIRER=0
+run ok  lockword N=4 ROUNDS=1 TIMED=1 DEATH=1 SLOT=1 REPAIRER=0
+run bug lockword N=3 ROUNDS=2 TIMED=1 DEATH=1 SLOT=1 REPAIRER=0 STALE=1
+run bug lockword N=3 ROUNDS=2 TIMED=1 DEATH=1 REPAIRER=0
 # Semaphore and Event sleeper bits.
 run ok  semaphore
 run bug semaphore BROKEN=1

@@ -53,6 +53,31 @@ inline futex_wait_timed(f, val, res)
 	fi
 }
 
+/* futex_waitv over two words: sleep while fw[f] == val and fw[g] == gval,
+ * checked and enqueued on both in one step; woken from either, then off
+ * both queues. */
+inline futex_waitv2(f, val, g, gval, res)
+{
+	atomic {
+		if
+		:: fw[f] != (val) || fw[g] != (gval) -> res = EAGAIN
+		:: else ->
+			fq[f] = fq[f] | (1 << _pid);
+			fq[g] = fq[g] | (1 << _pid);
+			res = 0
+		fi
+	}
+	if
+	:: res == 0 ->
+		atomic {
+			((fq[f] & (1 << _pid)) == 0 || (fq[g] & (1 << _pid)) == 0);
+			fq[f] = fq[f] & ~(1 << _pid);
+			fq[g] = fq[g] & ~(1 << _pid)
+		}
+	:: else
+	fi
+}
+
 /* Wake up to n sleepers of word f, any of them. */
 inline futex_wake(f, n)
 {

@@ -6,10 +6,21 @@
  * wakes one sleeper if WAITERS was set.  A holder may die; the repair pass
  * (supervisor) then marks OWNER_DIED, frees the word and wakes everyone.
  *
+ * With SLOT=1, the owner slots of src/lockword/owner.h instead: a taker
+ * that finds the holder dead marks the word itself, and a sleeper sleeps
+ * on the word and on the program's deaths word (fw[1], futex_waitv), read
+ * before it judges the holder; a death is made visible, then the deaths
+ * word bumped and its sleepers woken.  With REPAIRER=0 nothing else
+ * repairs: the takers alone must do.  STALE=1 is the rejected variant in
+ * which a sleeper watches its holder's own slot word instead (fw[1] is
+ * then the mortal's slot): the holder may change while it sleeps, and a
+ * wake-up is lost.  (Deaths nobody reports are found by the code's
+ * one-second checks, not modelled.)
+ *
  * Checked: at most one holder (assert); every taker that does not give up
  * takes the word in the end (no invalid end state: nobody left asleep).
  */
-#define NF 1
+#define NF 2
 #include "futex.pml"
 
 #ifndef N
@@ -23,6 +34,15 @@
 #endif
 #ifndef DEATH
 #define DEATH 0      /* taker N may die holding the word */
+#endif
+#ifndef SLOT
+#define SLOT 0
+#endif
+#ifndef STALE
+#define STALE 0
+#endif
+#ifndef REPAIRER
+#define REPAIRER 1
 #endif
 #ifndef BROKEN
 #define BROKEN 0     /* 1: a taker that slept does not set WAITERS again:
@@ -67,6 +87,28 @@ inline acquire(timed, res)
 				fi
 			}
 		:: else ->
+#if SLOT
+			/* The deaths word first (STALE: the holder's slot),
+			 * then the holder's fate. */
+			sv = fw[1];
+			if
+			:: TID(v) == N && dead[N] ->
+				/* dead: mark the word, wake all, look again */
+				atomic {
+					if
+					:: w == v -> w = (v & W) | OD; sv = 255
+					:: else
+					fi
+				}
+				if
+				:: sv == 255 && (v & W) != 0 -> futex_wake(0, 8)
+				:: else
+				fi;
+				v = 0;
+				goto again
+			:: else
+			fi;
+#endif
 			if
 			:: try_only -> res = ETIMEDOUT; v = 0; goto out
 			:: else
@@ -84,8 +126,21 @@ inline acquire(timed, res)
 			if
 			:: v != 0 ->
 				if
+#if SLOT
+				:: (TID(v) == N || !STALE) && !timed ->
+					futex_waitv2(0, v, 1, sv, fr)
+				:: (TID(v) == N || !STALE) && timed ->
+					/* a deadline may end it any time */
+					if
+					:: futex_waitv2(0, v, 1, sv, fr)
+					:: fr = ETIMEDOUT
+					fi
+				:: TID(v) != N && STALE && timed -> futex_wait_timed(0, v, fr)
+				:: TID(v) != N && STALE && !timed -> futex_wait(0, v, fr)
+#else
 				:: timed -> futex_wait_timed(0, v, fr)
 				:: else -> futex_wait(0, v, fr)
+#endif
 				fi;
 				slept = true;
 				if
@@ -100,7 +155,8 @@ inline acquire(timed, res)
 				v = 0
 			:: else
 			fi
-		fi
+		fi;
+again:		skip
 	od;
 taken:
 	atomic { holders++; assert(holders == 1) };
@@ -119,7 +175,7 @@ inline release()
 
 proctype taker(bool timed; bool mortal)
 {
-	byte i, v, res, fr, wk, sel, pick;
+	byte i, v, res, fr, wk, sel, pick, sv;
 	bool slept, try_only;
 
 	for (i : 1 .. ROUNDS) {
@@ -130,6 +186,10 @@ proctype taker(bool timed; bool mortal)
 			:: mortal ->
 				/* die holding it: the process is gone */
 				atomic { holders--; dead[_pid] = true };
+#if SLOT
+				fw[1]++;
+				futex_wake(1, 8);
+#endif
 				goto end
 			:: true
 			fi;
@@ -173,7 +233,7 @@ init
 		for (p : 1 .. N) {
 			run taker(TIMED && p == 1, DEATH && p == N)
 		}
-#if DEATH
+#if DEATH && REPAIRER
 		run repairer()
 #endif
 	}

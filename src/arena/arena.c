@@ -24,6 +24,7 @@ struct arena_hdr {
 	uint32_t seq[FT__SEQ_COUNT];
 	uint64_t size;
 	uint64_t bump;                /* first uncarved byte; release-published */
+	uint64_t first;               /* the first block, after the owner table */
 	uint64_t free_head[MAX_CLASS + 1]; /* offsets of free blocks, 0 = none */
 	void *root;
 };
@@ -133,7 +134,11 @@ int ft__arena_init(size_t size)
 		return -ENOMEM;
 	hdr = p;
 	hdr->size = size;
-	hdr->bump = HDR_SIZE;
+	/* The owner table (lockword/owner.h) lives between the header and
+	 * the first block. */
+	size_t owners = ft__owners_table_size(size);
+	ft__owners_attach((char *)p + HDR_SIZE, owners);
+	hdr->first = hdr->bump = HDR_SIZE + owners;
 	ft__arena_limit = size - sizeof(struct block);
 	/* Last: the inline check treats a NULL base as "no arena". */
 	ft__store_release(&base, (char *)p);
@@ -159,7 +164,7 @@ static void arena_lock(void)
 	/* A holder that died mid-operation left the free lists consistent:
 	 * each step below is one word store, so at worst a block leaks.
 	 * Taking the lock with EOWNERDEAD therefore needs no repair. */
-	(void)ft__lockword_acquire_spin(&hdr->lock, ft__tid());
+	(void)ft__lockword_acquire_spin(&hdr->lock, ft__owner());
 }
 
 static void arena_unlock(void)
@@ -216,7 +221,7 @@ static struct block *find_block(const void *obj)
 	if (!base)
 		return NULL;
 	uintptr_t p = (uintptr_t)obj;
-	uintptr_t lo = (uintptr_t)base + HDR_SIZE + sizeof(struct block);
+	uintptr_t lo = (uintptr_t)base + hdr->first + sizeof(struct block);
 	if (p < lo || p >= (uintptr_t)base + ft__load_acquire(&hdr->bump))
 		return NULL;
 	uint64_t off = p - (uintptr_t)base - sizeof(struct block);
@@ -248,7 +253,7 @@ int ft__arena_free(void *obj, uint32_t tag)
 void *ft__arena_next(void *prev, uint32_t *tag)
 {
 	uint64_t end = ft__load_acquire(&hdr->bump);
-	uint64_t off = HDR_SIZE;
+	uint64_t off = hdr->first;
 	if (prev) {
 		struct block *pb = (struct block *)prev - 1;
 		off = (uint64_t)((char *)pb - base) + ((uint64_t)1 << pb->cls);

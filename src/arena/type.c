@@ -4,9 +4,10 @@
 #include "arena/type.h"
 
 /* The linker collects every FT__TYPE into this section and names its
- * bounds. */
-extern const struct ft__type __start_ft__types[];
-extern const struct ft__type __stop_ft__types[];
+ * bounds.  Weak: a static link without any registering file has no
+ * section, and no objects to walk either. */
+extern const struct ft__type __start_ft__types[] __attribute__((weak));
+extern const struct ft__type __stop_ft__types[] __attribute__((weak));
 
 static const struct ft__type *type_of(uint32_t tag)
 {
@@ -17,10 +18,8 @@ static const struct ft__type *type_of(uint32_t tag)
 	return NULL;
 }
 
-typedef void call_fn(const struct ft__type *t, void *obj, uint32_t tid);
-
-/* Walk the arena once, calling @call for each object of a known type. */
-static void walk(call_fn *call, uint32_t tid)
+/* Walk the arena once, calling each object's repair hook. */
+void ft__types_repair(void)
 {
 	uint32_t tag, last_tag = 0;
 	const struct ft__type *t = NULL;
@@ -30,30 +29,7 @@ static void walk(call_fn *call, uint32_t tid)
 			t = type_of(tag);
 			last_tag = tag;
 		}
-		if (t)
-			call(t, p, tid);
+		if (t && t->repair)
+			t->repair(p);
 	}
-}
-
-static void call_repair(const struct ft__type *t, void *obj, uint32_t tid)
-{
-	(void)tid;
-	if (t->repair)
-		t->repair(obj);
-}
-
-static void call_owner_ended(const struct ft__type *t, void *obj, uint32_t tid)
-{
-	if (t->owner_ended)
-		t->owner_ended(obj, tid);
-}
-
-void ft__types_repair(void)
-{
-	walk(call_repair, 0);
-}
-
-void ft__types_owner_ended(uint32_t tid)
-{
-	walk(call_owner_ended, tid);
 }

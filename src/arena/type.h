@@ -17,9 +17,6 @@ struct ft__type {
 	 * type): free what dead owners held, wake whom they left waiting.
 	 * NULL: nothing to do. */
 	void (*repair)(void *obj);
-	/* Thread @tid ends, having taken locks it did not release itself:
-	 * settle the owner words it still holds.  NULL: holds none. */
-	void (*owner_ended)(void *obj, uint32_t tid);
 };
 
 #define FT__TYPE(var)                                                        \
@@ -28,7 +25,5 @@ struct ft__type {
 
 /* Call each registered type's repair hook on every object of the arena. */
 void ft__types_repair(void);
-/* Call each registered type's owner_ended hook for @tid. */
-void ft__types_owner_ended(uint32_t tid);
 
 #endif

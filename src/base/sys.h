@@ -151,11 +151,9 @@ static inline pid_t ft__sys_gettid(void)
 	return (pid_t)syscall(SYS_gettid);
 }
 
-/* Whether thread @tid is on a CPU or waiting for one: 1 if so (state R),
- * 0 if it sleeps, is stopped or gone, -1 if /proc cannot tell.  A thread
- * seen off the CPU has been switched out, and every store it made before
- * is visible to all (the scheduler's switch is a full barrier). */
-static inline int ft__sys_tid_running(pid_t tid)
+/* The state letter /proc/<@tid>/stat shows ('R', 'S', 'Z', ...), 0 if
+ * the thread is gone, -1 if /proc cannot tell. */
+static inline int ft__sys_tid_state(pid_t tid)
 {
 	char path[48], buf[512];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)tid);
@@ -174,13 +172,39 @@ static inline int ft__sys_tid_running(pid_t tid)
 	const char *p = strrchr(buf, ')');
 	if (!p || p[1] != ' ' || !p[2])
 		return -1;
-	return p[2] == 'R';
+	return (unsigned char)p[2];
+}
+
+/* Whether thread @tid is on a CPU or waiting for one: 1 if so (state R),
+ * 0 if it sleeps, is stopped or gone, -1 if /proc cannot tell.  A thread
+ * seen off the CPU has been switched out, and every store it made before
+ * is visible to all (the scheduler's switch is a full barrier). */
+static inline int ft__sys_tid_running(pid_t tid)
+{
+	int st = ft__sys_tid_state(tid);
+	return st < 0 ? -1 : st == 'R';
 }
 
 /* 1 while the thread or process @tid exists (a zombie counts), else 0. */
 static inline int ft__sys_tid_exists(pid_t tid)
 {
 	return kill(tid, 0) == 0 || errno == EPERM;
+}
+
+/* 0 if process @pid is gone or a zombie (it has ended: only its status
+ * is left to reap), 1 if it runs, by kill(2) and /proc. */
+static inline int ft__sys_process_alive(pid_t pid)
+{
+	if (!ft__sys_tid_exists(pid))
+		return 0;
+	int st = ft__sys_tid_state(pid);
+	return !(st == 0 || st == 'Z' || st == 'X');
+}
+
+/* 0 if thread @tid of process @pid is gone, else 1 (tgkill(2) probe). */
+static inline int ft__sys_thread_alive(pid_t pid, pid_t tid)
+{
+	return syscall(SYS_tgkill, pid, tid, 0) == 0 || errno != ESRCH;
 }
 
 #endif

@@ -4,6 +4,7 @@
 
 #include "base/atomic.h"
 #include "lockword/lockword.h"
+#include "lockword/owner.h"
 #include "base/sys.h"
 #include "wait/wait.h"
 
@@ -31,27 +32,46 @@ __attribute__((constructor)) static void register_fork_handler(void)
 	pthread_atfork(NULL, NULL, after_fork_child);
 }
 
-int ft__lockword_acquire_slow(uint32_t *w, uint32_t tid,
-			      struct ft__deadline *d, bool spin)
+/* The holder of @v is gone: free the word marked OWNER_DIED (the next
+ * taker reports it) and wake every sleeper to look again. */
+static bool mark_owner_died(uint32_t *w, uint32_t v)
+{
+	uint32_t nv = (v & FT__LW_WAITERS) | FT__LW_OWNER_DIED;
+	/* Release pairs with the next taker's acquire CAS. */
+	if (!ft__cas_acq_rel(w, &v, nv))
+		return false;
+	if (v & FT__LW_WAITERS)
+		ft__wake(w, 0x7fffffff);
+	return true;
+}
+
+static bool holder_gone(enum ft__fate f, unsigned how)
+{
+	return f == FT__OWNER_IS_DEAD ||
+	       (f == FT__OWNER_ENDED && !(how & FT__TAKE_HANDOFF));
+}
+
+int ft__lockword_acquire_slow(uint32_t *w, uint32_t me,
+			      struct ft__deadline *d, unsigned how)
 {
 	bool try_only = ft__deadline_now(d);
 	const struct timespec *abs = try_only ? NULL : ft__deadline_abs(d);
 
 	/* Spinning only pays while the holder runs; the bound keeps a
 	 * preempted holder from costing a whole time slice. */
-	if (spin && !try_only) {
+	if ((how & FT__TAKE_SPIN) && !try_only) {
 		uint32_t v = ft__load_relaxed(w);
-		if ((v & FT__LW_TID_MASK) != 0)
+		if ((v & FT__LW_ID_MASK) != 0)
 			ft__spin_while(w, v);
 	}
-	bool slept = false;
+	bool slept = false, check = false, timed_out = false;
 	for (;;) {
 		uint32_t v = ft__load_relaxed(w);
-		if ((v & FT__LW_TID_MASK) == 0) {
+		if ((v & FT__LW_ID_MASK) == 0) {
 			/* Release cleared WAITERS; a taker that slept cannot
 			 * tell whether other sleepers remain, so it sets the
 			 * bit again: a spare wake is cheaper than a lost one. */
-			uint32_t nv = tid | (v & FT__LW_WAITERS) |
+			uint32_t nv = me | (v & FT__LW_WAITERS) |
 				      (slept ? FT__LW_WAITERS : 0);
 			/* Acquire pairs with the release in
 			 * ft__lockword_release / repair. */
@@ -59,38 +79,53 @@ int ft__lockword_acquire_slow(uint32_t *w, uint32_t tid,
 				return (v & FT__LW_OWNER_DIED) ? -EOWNERDEAD : 0;
 			continue;
 		}
+		/* Held: by whom? */
+		if (holder_gone(ft__owner_fate(v & FT__LW_ID_MASK, check), how)) {
+			mark_owner_died(w, v);
+			continue;
+		}
+		check = false;
 		if (try_only)
-			return -EAGAIN;
+			return timed_out ? -ETIMEDOUT : -EAGAIN;
 		if (!(v & FT__LW_WAITERS) &&
 		    !ft__cas_acquire(w, &v, v | FT__LW_WAITERS))
 			continue;
-		int r = ft__wait(w, v | FT__LW_WAITERS, abs);
+		/* The deaths word is marked, then the holder judged again, so
+		 * an end reported after this judgement wakes the sleep
+		 * (owner.h, 5). */
+		struct ft__wait_word ww[2] = { { w, v | FT__LW_WAITERS } };
+		ww[1].word = ft__owner_deaths(&ww[1].val);
+		if (holder_gone(ft__owner_fate(v & FT__LW_ID_MASK, false), how))
+			continue;
+		/* Every slice, the holder is checked for an end nobody
+		 * reports (owner.h, 3). */
+		struct timespec ts;
+		bool last;
+		const struct timespec *until =
+			ft__deadline_slice(abs, FT__OWNER_CHECK_NS, &ts, &last);
+		int r = ft__waitv(ww, 2, until);
 		slept = true;
-		/* Only a deadline ends the wait: without one, a timeout a
-		 * wait layer reports is a spurious wake-up, and callers that
-		 * wait forever take the word without checking. */
-		if (r == -ETIMEDOUT && abs) {
-			/* One last look: the word may have freed just now. */
-			v = ft__load_relaxed(w);
-			if ((v & FT__LW_TID_MASK) != 0)
-				return -ETIMEDOUT;
-			try_only = true;
-		}
+		if (r != -ETIMEDOUT)
+			continue;
+		check = true;
+		/* Only the caller's deadline ends the wait (a timeout a wait
+		 * layer reports without one is a spurious wake-up): then one
+		 * last look, checks included, as a try. */
+		if (last && abs)
+			try_only = timed_out = true;
 	}
 }
 
-bool ft__lockword_repair(uint32_t *w)
+bool ft__lockword_repair(uint32_t *w, unsigned how)
 {
 	uint32_t v = ft__load_acquire(w);
 	for (;;) {
-		uint32_t tid = v & FT__LW_TID_MASK;
-		if (tid == 0 || tid == FT__LW_HANDOFF ||
-		    ft__sys_tid_exists((pid_t)tid))
+		uint32_t id = v & FT__LW_ID_MASK;
+		if (id == 0 ||
+		    !holder_gone(ft__owner_fate(id, false), how))
 			return false;
-		uint32_t nv = (v & FT__LW_WAITERS) | FT__LW_OWNER_DIED;
-		if (ft__cas_acq_rel(w, &v, nv))
-			break;
+		if (mark_owner_died(w, v))
+			return true;
+		v = ft__load_acquire(w);
 	}
-	ft__wake(w, 0x7fffffff);
-	return true;
 }

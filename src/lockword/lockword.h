@@ -5,14 +5,15 @@
  *
  *   bit 31      WAITERS     someone may sleep on the word; release wakes
  *   bit 30      OWNER_DIED  the last holder died holding it
- *   bits 0..29  holder's kernel thread id, 0 when free,
- *               HANDOFF when a worker ended holding it on purpose
+ *   bits 0..29  holder's owner id (owner.h), 0 when free
  *
- * Free is "tid == 0" whatever the two flag bits say.  Taking a word whose
+ * Free is "id == 0" whatever the two flag bits say.  Taking a word whose
  * OWNER_DIED bit is set clears the bit and reports -EOWNERDEAD: the taker
- * holds it.  Death is noticed by the worker supervisor (worker layer),
- * which calls ft__lockword_repair() on every owner word in the arena once
- * it has reaped a dead process.
+ * holds it.  A holder's death is found two ways: a taker that finds the
+ * word held judges the holder (ft__owner_fate) and marks the word itself,
+ * sleeping on the holder's slot words too so that the holder's end wakes
+ * it; and the repair pass after a process worker's death calls
+ * ft__lockword_repair() on every owner word in the arena.
  */
 #ifndef FT_LOCKWORD_H
 #define FT_LOCKWORD_H
@@ -22,12 +23,16 @@
 #include <time.h>
 
 #include "base/atomic.h"
+#include "lockword/owner.h"
 #include "wait/wait.h"
 
 #define FT__LW_WAITERS    0x80000000u
 #define FT__LW_OWNER_DIED 0x40000000u
-#define FT__LW_TID_MASK   0x3fffffffu
-#define FT__LW_HANDOFF    FT__LW_TID_MASK
+#define FT__LW_ID_MASK    0x3fffffffu
+
+/* How a word is taken (ft__lockword_take's @how). */
+#define FT__TAKE_SPIN    1u /* spin a little before sleeping */
+#define FT__TAKE_HANDOFF 2u /* a Lock: a holder that *ended* handed it off */
 
 /* The caller's kernel thread id, cached per thread (reset across fork). */
 extern FT__TLS uint32_t ft__tid_cache;
@@ -39,20 +44,23 @@ static inline uint32_t ft__tid(void)
 }
 
 /*
- * Take the word for @tid by @d (NULL: forever; see struct ft__deadline).
- * 0 or -EOWNERDEAD: taken.  -EAGAIN (timeout 0), -ETIMEDOUT: not taken.
- * The uncontended case is one CAS, inline.
+ * Take the word for owner @me by @d (NULL: forever; see struct
+ * ft__deadline).  0 or -EOWNERDEAD: taken.  -EAGAIN (timeout 0),
+ * -ETIMEDOUT: not taken.  The uncontended case is one CAS, inline.
  *
- * @spin: spin a little before sleeping.  Right for words held for a few
- * instructions by a partner about to let go (a condition's waiter taking
- * its lock back from the notifier, internal locks); wrong for a user's
- * lock hammered by two workers, where a spinning waiter snatches the lock
- * at every release and the two trade a cache line per operation, while a
- * sleeping one lets the holder run on (glibc's default mutex does not spin
- * either).
+ * FT__TAKE_SPIN: right for words held for a few instructions by a partner
+ * about to let go (a condition's waiter taking its lock back from the
+ * notifier, internal locks); wrong for a user's lock hammered by two
+ * workers, where a spinning waiter snatches the lock at every release and
+ * the two trade a cache line per operation, while a sleeping one lets the
+ * holder run on (glibc's default mutex does not spin either).
+ *
+ * FT__TAKE_HANDOFF: a holder that ended normally left the word held on
+ * purpose (a Lock has no owner: someone else may release it), so wait
+ * for a release.  Without it such a word is an owner death.
  */
-int ft__lockword_acquire_slow(uint32_t *w, uint32_t tid,
-			      struct ft__deadline *d, bool spin);
+int ft__lockword_acquire_slow(uint32_t *w, uint32_t me,
+			      struct ft__deadline *d, unsigned how);
 
 /*
  * A process whose death someone will clean up (a process worker) keeps a
@@ -76,36 +84,36 @@ static inline void ft__note_may_own(void)
 }
 
 /* The uncontended case alone: true if the word was free and is now
- * @tid's.  Acquire pairs with the release in ft__lockword_release. */
-static inline bool ft__lockword_try(uint32_t *w, uint32_t tid)
+ * @me's.  Acquire pairs with the release in ft__lockword_release. */
+static inline bool ft__lockword_try(uint32_t *w, uint32_t me)
 {
 	uint32_t expected = 0;
 	ft__note_may_own();
-	return ft__cas_acquire(w, &expected, tid);
+	return ft__cas_acquire(w, &expected, me);
 }
 
-static inline int ft__lockword_take(uint32_t *w, uint32_t tid,
-				    struct ft__deadline *d, bool spin)
+static inline int ft__lockword_take(uint32_t *w, uint32_t me,
+				    struct ft__deadline *d, unsigned how)
 {
 	uint32_t expected = 0;
 	ft__note_may_own();
 	/* Acquire pairs with the release in ft__lockword_release. */
-	if (__builtin_expect(ft__cas_acquire(w, &expected, tid), 1))
+	if (__builtin_expect(ft__cas_acquire(w, &expected, me), 1))
 		return 0;
-	return ft__lockword_acquire_slow(w, tid, d, spin);
+	return ft__lockword_acquire_slow(w, me, d, how);
 }
 
-/* A user's Lock or RLock: no spin. */
-static inline int ft__lockword_acquire(uint32_t *w, uint32_t tid,
+/* A user's RLock, an internal word with a deadline: no spin. */
+static inline int ft__lockword_acquire(uint32_t *w, uint32_t me,
 				       struct ft__deadline *d)
 {
-	return ft__lockword_take(w, tid, d, false);
+	return ft__lockword_take(w, me, d, 0);
 }
 
 /* Internal words and retakes: spin, then sleep, for as long as it takes. */
-static inline int ft__lockword_acquire_spin(uint32_t *w, uint32_t tid)
+static inline int ft__lockword_acquire_spin(uint32_t *w, uint32_t me)
 {
-	return ft__lockword_take(w, tid, NULL, true);
+	return ft__lockword_take(w, me, NULL, FT__TAKE_SPIN);
 }
 
 /* Free the word, whoever holds it; wakes one sleeper if any.  Returns the
@@ -119,8 +127,9 @@ static inline uint32_t ft__lockword_release(uint32_t *w)
 	return old;
 }
 
-/* If the holder no longer exists, mark OWNER_DIED, free it and wake every
- * sleeper.  Returns true if it did. */
-bool ft__lockword_repair(uint32_t *w);
+/* If the holder died (or ended, unless @how has FT__TAKE_HANDOFF), mark
+ * OWNER_DIED, free the word and wake every sleeper.  Only what was
+ * reported counts (no system calls).  Returns true if it did. */
+bool ft__lockword_repair(uint32_t *w, unsigned how);
 
 #endif

@@ -235,7 +235,7 @@ int ft__put_side_lock(ft_queue_t *q, struct ft__deadline *d, bool consumer)
 {
 	uint32_t me = ft__tid();
 	for (;;) {
-		int r = ft__lockword_acquire(&q->put_lock, me,
+		int r = ft__lockword_acquire(&q->put_lock, ft__owner(),
 					     consumer ? d : NULL);
 		if (r == -ETIMEDOUT || r == -EAGAIN)
 			return -ETIMEDOUT;

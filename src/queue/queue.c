@@ -130,7 +130,7 @@ int ft__queue_get(ft_queue_t *q, void *buf, size_t cap, size_t *len,
 {
 	if (!len || (!out && !buf && cap))
 		return -EINVAL;
-	(void)ft__lockword_acquire(&q->get_lock, ft__tid(), NULL);
+	(void)ft__lockword_acquire(&q->get_lock, ft__owner(), NULL);
 	uint64_t h = ft__load_relaxed(&q->head.word);
 	bool waited = false;
 	while (empty_at(q, h)) {
@@ -142,7 +142,7 @@ int ft__queue_get(ft_queue_t *q, void *buf, size_t cap, size_t *len,
 					  &q->getters, ft__pos_msgs(h),
 					  q->get_flowing && !waited, d);
 		waited = true;
-		(void)ft__lockword_acquire(&q->get_lock, ft__tid(), NULL);
+		(void)ft__lockword_acquire(&q->get_lock, ft__owner(), NULL);
 		h = ft__load_relaxed(&q->head.word);
 		if (e < 0 && empty_at(q, h)) {
 			ft__lockword_release(&q->get_lock);
@@ -205,13 +205,13 @@ static void queue_repair(void *obj)
 	ft__queue_repair(obj);
 }
 
-FT__TYPE(queue_type) = { FT__TAG_QUEUE, queue_repair, NULL };
-FT__TYPE(simple_queue_type) = { FT__TAG_SIMPLE_QUEUE, queue_repair, NULL };
+FT__TYPE(queue_type) = { FT__TAG_QUEUE, queue_repair };
+FT__TYPE(simple_queue_type) = { FT__TAG_SIMPLE_QUEUE, queue_repair };
 
 void ft__queue_repair(ft_queue_t *q)
 {
-	ft__lockword_repair(&q->put_lock);
-	ft__lockword_repair(&q->get_lock);
+	ft__lockword_repair(&q->put_lock, 0);
+	ft__lockword_repair(&q->get_lock, 0);
 	ft__bias_repair(q);
 	/* A worker may have died between publishing and waking, or woken
 	 * and died before passing the wake on. */

@@ -121,7 +121,7 @@ static void ring_move(struct ft__ring *r, const struct ft__ring *old,
 int ft__ring_grow(ft_queue_t *q, uint64_t t, uint64_t need)
 {
 	/* R2: get_lock too, always after put_lock, so nobody is inside. */
-	(void)ft__lockword_acquire(&q->get_lock, ft__tid(), NULL);
+	(void)ft__lockword_acquire(&q->get_lock, ft__owner(), NULL);
 	struct ft__ring *old = q->ring;
 	uint64_t h = ft__load_relaxed(&q->head.word);
 	q->head_seen = h;

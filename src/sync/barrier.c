@@ -44,10 +44,10 @@ struct ft_barrier {
  * whoever takes the lock next sees the state as the holder left it. */
 static void barrier_repair(void *obj)
 {
-	ft__lockword_repair(&((ft_barrier_t *)obj)->lock);
+	ft__lockword_repair(&((ft_barrier_t *)obj)->lock, 0);
 }
 
-FT__TYPE(barrier_type) = { FT__TAG_BARRIER, barrier_repair, NULL };
+FT__TYPE(barrier_type) = { FT__TAG_BARRIER, barrier_repair };
 
 FT_API ft_barrier_t *ft_barrier_new(unsigned parties, ft_action_fn action,
 				    void *arg, double timeout)
@@ -82,7 +82,7 @@ static void lock(ft_barrier_t *b)
 {
 	/* A worker that died inside a barrier call may have left a round
 	 * half done: break the barrier, as a failed action would. */
-	if (ft__lockword_acquire_spin(&b->lock, ft__tid()) == -EOWNERDEAD) {
+	if (ft__lockword_acquire_spin(&b->lock, ft__owner()) == -EOWNERDEAD) {
 		b->state = BROKEN;
 		notify_all(b);
 	}
@@ -140,7 +140,11 @@ FT_API int ft_barrier_wait(ft_barrier_t *b, double timeout)
 	uint32_t round = b->round, epoch = b->epoch;
 	int index = (int)b->count++;
 	if ((uint32_t)index + 1 == b->parties) {
+		/* The action runs holding the barrier's lock, which only
+		 * this thread can release (owner.h, 5). */
+		ft__owner_holds++;
 		r = b->action ? b->action(b->arg) : 0;
+		ft__owner_holds--;
 		if (r == 0) {
 			b->state = DRAINING;
 			b->round++;

@@ -70,7 +70,7 @@ static int check_held(ft_condition_t *c)
 	int r = check(c);
 	if (r < 0)
 		return r;
-	if ((ft__load_relaxed(lock_word(c)) & FT__LW_TID_MASK) != ft__tid())
+	if ((ft__load_relaxed(lock_word(c)) & FT__LW_ID_MASK) != ft__owner())
 		return -EPERM;
 	return 0;
 }
@@ -123,8 +123,9 @@ static int wait_until(ft_condition_t *c, const struct timespec *abs)
 		int r = ft__spin_while(&c->seq, seq) ? 0
 						     : ft__wait(&c->seq, seq, abs);
 		int retake = rlock ? ft__rlock_take_back(c->lock, depth)
-				   : ft__lockword_acquire_spin(word,
-							       ft__tid());
+				   : ft__lockword_take(word, ft__owner(), NULL,
+						       FT__TAKE_SPIN |
+						       FT__TAKE_HANDOFF);
 		/* Sticky: a death met on any retake is reported. */
 		owner_died |= retake == -EOWNERDEAD;
 		if (c->signals > 0) {

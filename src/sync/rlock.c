@@ -14,14 +14,18 @@ FT_API ft_rlock_t *ft_rlock_new(void)
 	return l;
 }
 
-static bool owned_by(const struct ft_rlock *l, uint32_t tid)
+static bool owned_by(const struct ft_rlock *l, uint32_t me)
 {
-	return (ft__load_relaxed(&l->word) & FT__LW_TID_MASK) == tid;
+	return (ft__load_relaxed(&l->word) & FT__LW_ID_MASK) == me;
 }
 
 int ft__rlock_take(struct ft_rlock *l, struct ft__deadline *d)
 {
-	uint32_t me = ft__tid();
+	uint32_t me = ft__owner();
+	/* Two holders of the anonymous id (a full owner table) would
+	 * count as one: refused. */
+	if (me == FT__OWNER_ANON)
+		return -EAGAIN;
 	if (owned_by(l, me)) {
 		if (l->depth == UINT32_MAX)
 			return -EOVERFLOW;
@@ -31,7 +35,7 @@ int ft__rlock_take(struct ft_rlock *l, struct ft__deadline *d)
 	int r = ft__lockword_acquire(&l->word, me, d);
 	if (r == 0 || r == -EOWNERDEAD) {
 		l->depth = 1;
-		ft__sync_note_taken();
+		ft__owner_holds++;
 	}
 	return r;
 }
@@ -51,13 +55,12 @@ FT_API int ft_rlock_release(ft_rlock_t *l)
 
 int ft__rlock_give(struct ft_rlock *l)
 {
-	if (!owned_by(l, ft__tid()))
+	if (!owned_by(l, ft__owner()))
 		return -EPERM;
 	if (--l->depth > 0)
 		return 0;
 	ft__lockword_release(&l->word);
-	if (ft__locks_taken)
-		ft__locks_taken--;
+	ft__owner_holds--;
 	return 0;
 }
 
@@ -66,7 +69,9 @@ FT_API int ft_rlock_locked(ft_rlock_t *l)
 	int r = ft__check(l, FT__TAG_RLOCK);
 	if (r < 0)
 		return r;
-	return (ft__load_acquire(&l->word) & FT__LW_TID_MASK) != 0;
+	/* A word its dead (or ended) owner left reads as free. */
+	ft__lockword_repair(&l->word, 0);
+	return (ft__load_acquire(&l->word) & FT__LW_ID_MASK) != 0;
 }
 
 FT_API int ft_rlock_free(ft_rlock_t *l)
@@ -80,12 +85,14 @@ uint32_t ft__rlock_release_all(struct ft_rlock *l)
 	uint32_t depth = l->depth;
 	l->depth = 0;
 	ft__lockword_release(&l->word);
+	ft__owner_holds--;
 	return depth;
 }
 
 int ft__rlock_take_back(struct ft_rlock *l, uint32_t depth)
 {
-	int r = ft__lockword_acquire_spin(&l->word, ft__tid());
+	int r = ft__lockword_acquire_spin(&l->word, ft__owner());
 	l->depth = depth;
+	ft__owner_holds++;
 	return r;
 }

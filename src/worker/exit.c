@@ -10,7 +10,6 @@
 
 #include "arena/arena.h"
 #include "runtime/runtime.h"
-#include "sync/sync.h"
 #include "worker/worker.h"
 
 struct whose {
@@ -51,8 +50,6 @@ void ft__workers_shutdown(void)
 	if (ft__load_acquire(&ft__init_state) != 1)
 		return;
 
-	/* A process worker whose target called exit() ends here too. */
-	ft__sync_worker_ending(ft__tid());
 	if (!ft__workers_started)
 		return; /* none of ours to join or kill */
 

@@ -61,7 +61,7 @@ static void rebuild(struct registry *r)
 static struct registry *lock(void)
 {
 	struct registry *r = registry();
-	if (ft__lockword_acquire_spin(&r->lock, ft__tid()) == -EOWNERDEAD)
+	if (ft__lockword_acquire_spin(&r->lock, ft__owner()) == -EOWNERDEAD)
 		rebuild(r);
 	return r;
 }
@@ -127,7 +127,7 @@ size_t ft__workers_collect(ft_worker_t **out, size_t cap,
 
 void ft__registry_repair(void)
 {
-	ft__lockword_repair(&registry()->lock);
+	ft__lockword_repair(&registry()->lock, 0);
 }
 
 /* The parent's workers are not a forked child's to join at its exit. */

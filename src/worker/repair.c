@@ -44,7 +44,10 @@ static void settle_orphan(ft_worker_t *w)
 			ft__supervise_orphan(w, (pid_t)id);
 		return;
 	}
-	ft__worker_finish(w, -SIGKILL);
+	if (w->flags & W_IS_PROCESS)
+		ft__process_ended(w, -SIGKILL);
+	else
+		ft__worker_finish(w, -SIGKILL);
 }
 
 /* A batch at a time, outside the registry's lock (finishing may free a
@@ -60,16 +63,25 @@ static void settle_orphans(void)
 	} while (n > 32);
 }
 
-void ft__repair_after_death(ft_worker_t *w)
+void ft__process_ended(ft_worker_t *w, int code)
 {
-	/* Read after the reap: every store of the dead process is visible. */
+	/* Read after the reap: every store of the dead process is visible.
+	 * Its owner slot ends first, so the pass (and any taker) sees its
+	 * words' holders gone; a died one is retired only after the pass
+	 * marked them (owner.h, 2).  Repair before finishing: finishing a
+	 * detached record frees it, which takes the arena lock the dead
+	 * child may have held. */
+	uint32_t owner = w->owner_process;
+	ft__owner_process_end(owner, code < 0);
 	if (__atomic_load_n(&w->flags, __ATOMIC_RELAXED) & W_MAY_OWN)
 		ft__repair_dead_owners();
+	ft__owner_process_retire(owner);
+	ft__worker_finish(w, code);
 }
 
 void ft__repair_dead_owners(void)
 {
-	ft__lockword_repair(ft__arena_lockword());
+	ft__lockword_repair(ft__arena_lockword(), 0);
 	ft__registry_repair();
 	ft__types_repair();
 	settle_orphans();

@@ -102,8 +102,7 @@ static void finish_reaped_elsewhere(ft_worker_t *w, int pidfd)
 		code = WIFEXITED(status) ? WEXITSTATUS(status)
 		       : WIFSIGNALED(status) ? -WTERMSIG(status)
 					     : FT_EXITCODE_UNKNOWN;
-	ft__repair_after_death(w);
-	ft__worker_finish(w, code);
+	ft__process_ended(w, code);
 }
 
 int ft__process_reap(ft_worker_t *w, pid_t pid, int pidfd, bool block)
@@ -121,10 +120,7 @@ int ft__process_reap(ft_worker_t *w, pid_t pid, int pidfd, bool block)
 		return -ECHILD;
 	if (si.si_pid == 0)
 		return 0;
-	/* Repair first: finishing a detached record frees it, which takes
-	 * the arena lock the dead child may have held. */
-	ft__repair_after_death(w);
-	ft__worker_finish(w, exit_code(&si));
+	ft__process_ended(w, exit_code(&si));
 	return 1;
 }
 
@@ -320,8 +316,7 @@ static void *supervisor_main(void *unused)
 			if (sup.snap[i].orphan) {
 				/* Its parent-death signal killed it; the
 				 * status went to whoever reaped it. */
-				ft__repair_after_death(sup.snap[i].w);
-				ft__worker_finish(sup.snap[i].w, -SIGKILL);
+				ft__process_ended(sup.snap[i].w, -SIGKILL);
 			} else {
 				int r = ft__process_reap(sup.snap[i].w,
 							 sup.snap[i].pid,

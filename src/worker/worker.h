@@ -52,6 +52,7 @@ struct ft_worker {
 	ft_target_fn target;
 	void *arg;
 	ft_worker_t *reg_next, *reg_prev; /* the registry (registry.c) */
+	uint32_t owner_process; /* a process worker's owner slot (owner.h) */
 	char name[FT_WORKER_NAME_MAX + 1];
 };
 
@@ -67,8 +68,9 @@ extern FT__TLS ft_worker_t *ft__self;
 extern bool ft__in_process_worker;
 /* This process has started a worker (so its exit has some to join). */
 extern bool ft__workers_started;
-/* After a reap: repair what the dead process of @w may have left. */
-void ft__repair_after_death(ft_worker_t *w);
+/* Process worker @w has ended with @code (reaped, or known gone): end
+ * its owner slot, repair what it may have left, finish the record. */
+void ft__process_ended(ft_worker_t *w, int code);
 ft_worker_t *ft__main_worker(void);
 
 /* The registry of records (registry.c).  Put a new record on it. */

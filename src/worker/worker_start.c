@@ -39,7 +39,8 @@ static void publish_ident(ft_worker_t *w, uint32_t id)
 static void thread_finish(void *p)
 {
 	ft_worker_t *w = p;
-	ft__sync_worker_ending(ft__tid());
+	/* Before joiners wake: a word it left held is judged by its end. */
+	ft__owner_thread_end();
 	ft__self = NULL;
 	ft__worker_finish(w, 0);
 }
@@ -100,12 +101,13 @@ static _Noreturn void process_main(ft_worker_t *w, pid_t parent,
 		pthread_sigmask(SIG_SETMASK, mask, NULL);
 	ft__in_process_worker = true;
 	ft__self = w;
+	/* The slot our reaper reports the end of (atfork reset ours). */
+	ft__owner_process_adopt(w->owner_process);
 	/* Our reaper repairs after our death only if we note that we took
 	 * an owner word or started a worker. */
 	ft__death_note_bit = W_MAY_OWN;
 	ft__store_relaxed(&ft__death_note, &w->flags);
 	w->target(w->arg);
-	ft__sync_worker_ending(ft__tid());
 	ft__self = NULL;
 	ft__workers_shutdown();
 	fflush(NULL);
@@ -118,10 +120,15 @@ int ft__spawn_process(ft_worker_t *w, const sigset_t *mask)
 {
 	pid_t parent = getpid();
 
+	/* Taken here, so that the reaper (in this process) knows it. */
+	w->owner_process = ft__owner_process_new();
 	fflush(NULL);
 	pid_t pid = fork();
-	if (pid < 0)
-		return -errno;
+	if (pid < 0) {
+		int e = errno;
+		ft__owner_process_end(w->owner_process, false);
+		return -e;
+	}
 	if (pid == 0)
 		process_main(w, parent, mask);
 	publish_ident(w, (uint32_t)pid);
