@@ -150,6 +150,27 @@ static struct block *block_at(uint64_t off)
 	return (struct block *)(base + off);
 }
 
+/* Freed blocks this large give their pages back to the kernel. */
+#define PUNCH_FROM ((uint64_t)64 << 10)
+/* block.reserved: the pages past the header's were given back, and read
+ * as zeros. */
+#define PUNCHED 1u
+
+/* Give the pages of a free block back, but the one holding its header
+ * (the free list and walkers read it).  MADV_REMOVE frees the memfd's (or
+ * shmem's) pages themselves, not just this mapping of them; a later
+ * touch brings zero pages.  Before the block goes on a free list: nobody
+ * else can have it. */
+static void give_back(struct block *b, uint64_t bsize)
+{
+	uintptr_t page = 4096;
+	uintptr_t lo = ((uintptr_t)(b + 1) + page - 1) & ~(page - 1);
+	uintptr_t hi = ((uintptr_t)b + bsize) & ~(page - 1);
+	b->reserved = 0;
+	if (hi > lo && madvise((void *)lo, hi - lo, MADV_REMOVE) == 0)
+		b->reserved = PUNCHED;
+}
+
 static unsigned class_for(size_t size)
 {
 	size_t need = size + sizeof(struct block);
@@ -204,9 +225,17 @@ void *ft__arena_alloc(size_t size)
 	arena_unlock();
 	if (!b)
 		return NULL;
-	/* Never-carved memory is still zero: don't touch (commit) it. */
-	if (reused)
-		memset(b + 1, 0, bsize - sizeof(*b));
+	/* Never-carved memory is still zero, and so are pages given back:
+	 * don't touch (commit) them. */
+	if (reused) {
+		uint64_t dirty = bsize - sizeof(*b);
+		if (b->reserved & PUNCHED) {
+			uintptr_t lo = ((uintptr_t)(b + 1) + 4095) & ~(uintptr_t)4095;
+			dirty = lo - (uintptr_t)(b + 1);
+			b->reserved = 0;
+		}
+		memset(b + 1, 0, dirty);
+	}
 	return b + 1;
 }
 
@@ -243,6 +272,9 @@ int ft__arena_free(void *obj, uint32_t tag)
 	if (!b || !ft__cas_acq_rel(&b->tag, &expected, (uint32_t)FT__TAG_FREE))
 		return -EBADF;
 	uint64_t off = (uint64_t)((char *)b - base);
+	uint64_t bsize = (uint64_t)1 << b->cls;
+	if (bsize >= PUNCH_FROM)
+		give_back(b, bsize);
 	arena_lock();
 	b->next_free = hdr->free_head[b->cls];
 	hdr->free_head[b->cls] = off;

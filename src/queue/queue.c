@@ -24,14 +24,13 @@
 #include "arena/type.h"
 #include "wait/wait.h"
 
-#define INITIAL_RING 16384u
 
 ft_queue_t *ft__queue_new(int maxsize, uint32_t tag)
 {
 	ft_queue_t *q = ft__new_object(sizeof(*q));
 	if (!q)
 		return NULL;
-	struct ft__ring *r = ft__ring_new(INITIAL_RING);
+	struct ft__ring *r = ft__ring_new(FT__RING_INITIAL);
 	if (!r) {
 		ft__arena_free(q, FT__TAG_RESERVED);
 		errno = ENOMEM;
@@ -178,9 +177,13 @@ int ft__queue_get(ft_queue_t *q, void *buf, size_t cap, size_t *len,
 		ft__store_release(&q->head.word, next);
 	q->get_flowing = !waited;
 	ft__queue_pass_wake_to_getter(q, next, waited);
+	bool drained = ft__ring_size(r) >= FT__RING_SHRINK_FROM &&
+		       ft__pos_msgs(q->tail_seen) == ft__pos_msgs(next);
 	ft__lockword_release(&q->get_lock);
 	if (wake)
 		ft__queue_wake_one(&q->head);
+	if (drained)
+		ft__ring_shrink(q);
 	if (out)
 		*out = buf;
 	return 0;

@@ -172,6 +172,7 @@ static inline uint64_t ft__footprint(size_t len)
 
 struct ft__ring *ft__ring_new(uint64_t size);
 void ft__ring_free(struct ft__ring *r);
+uint64_t ft__ring_size(const struct ft__ring *r);
 /* Write a record of @len bytes at byte counter @at. */
 void ft__ring_write_record(struct ft__ring *r, uint64_t at, const void *data,
 			   size_t len);
@@ -186,6 +187,18 @@ bool ft__ring_has_room(ft_queue_t *q, uint64_t t, const struct ft__ring *r,
 /* With put_lock held: make room for @need bytes past tail @t.  -ENOMEM if
  * the arena cannot. */
 int ft__ring_grow(ft_queue_t *q, uint64_t t, uint64_t need);
+
+/* A new queue's ring; a ring this large or more goes back to it when the
+ * queue is drained (ft__ring_shrink). */
+#define FT__RING_INITIAL 16384u
+#define FT__RING_SHRINK_FROM ((uint64_t)1 << 20)
+
+/* A consumer that found the queue drained with a ring of at least
+ * FT__RING_SHRINK_FROM, holding no lock: swap it for a FT__RING_INITIAL
+ * one if both side locks are free now (never waits) and no producer
+ * holds the side (B1), so memory a burst took goes back to the arena
+ * and, freed, to the kernel. */
+void ft__ring_shrink(ft_queue_t *q);
 
 /* --------------------------------------------------------------- wake.c */
 

@@ -41,6 +41,11 @@ struct ft__ring *ft__ring_new(uint64_t size)
 	return r;
 }
 
+uint64_t ft__ring_size(const struct ft__ring *r)
+{
+	return r->size;
+}
+
 void ft__ring_free(struct ft__ring *r)
 {
 	ft__arena_free(r, FT__TAG_QUEUE_RING);
@@ -116,6 +121,33 @@ static void ring_move(struct ft__ring *r, const struct ft__ring *old,
 		at += chunk;
 		n -= chunk;
 	}
+}
+
+void ft__ring_shrink(ft_queue_t *q)
+{
+	/* The producing side as a consumer takes it (B1-B5), but without
+	 * waiting: a producer inside a put, or put_lock held, and the
+	 * shrink is left to the next drain.  Taking back an idle producer's
+	 * bias costs one heavy fence, once per drained large ring. */
+	struct ft__deadline now;
+	(void)ft__deadline_init(&now, 0);
+	if (ft__put_side_lock(q, &now, true) < 0)
+		return;
+	/* R2: get_lock after put_lock.  A consumer holds it for one get. */
+	(void)ft__lockword_acquire(&q->get_lock, ft__owner(), NULL);
+	struct ft__ring *old = NULL, *r = NULL;
+	uint64_t h = ft__load_relaxed(&q->head.word);
+	uint64_t t = ft__load_relaxed(&q->tail.word);
+	if (ft__pos_used(t, h) == 0 && q->ring->size >= FT__RING_SHRINK_FROM &&
+	    (r = ft__ring_new(FT__RING_INITIAL))) {
+		old = q->ring;
+		/* R3: nothing to copy; the counters go on. */
+		ft__store_release(&q->ring, r);
+	}
+	ft__lockword_release(&q->get_lock);
+	ft__lockword_release(&q->put_lock);
+	if (old)
+		ft__ring_free(old);
 }
 
 int ft__ring_grow(ft_queue_t *q, uint64_t t, uint64_t need)
