@@ -40,8 +40,8 @@
 /*
  * A published position: the low half counts messages in its low 31 bits
  * (bit 31 marks a value someone sleeps on, wake.c), the high half counts
- * bytes in units of 8 (records are 8-aligned).  The counters wrap at 2^31
- * and 2^32, harmless while a ring holds fewer than 2^31 records and 2^35
+ * bytes in units of 4 (records are 4-aligned).  The counters wrap at 2^31
+ * and 2^32, harmless while a ring holds fewer than 2^31 records and 2^34
  * bytes.  Sleepers wait on the low half: every put (tail) or get (head)
  * changes it.
  */
@@ -58,17 +58,17 @@ static inline uint32_t ft__pos_msgs(uint64_t pos)
 	return (uint32_t)pos & FT__MSG_MASK;
 }
 
-/* The byte counter, modulo 2^35. */
+/* The byte counter, modulo 2^34. */
 static inline uint64_t ft__pos_bytes(uint64_t pos)
 {
-	return (pos >> 32) << 3;
+	return (pos >> 32) << 2;
 }
 
 /* The position after a record of @footprint bytes; drops the mark. */
 static inline uint64_t ft__pos_next(uint64_t pos, uint64_t footprint)
 {
 	uint32_t msgs = ((uint32_t)pos + 1) & FT__MSG_MASK;
-	uint32_t units = (uint32_t)(pos >> 32) + (uint32_t)(footprint >> 3);
+	uint32_t units = (uint32_t)(pos >> 32) + (uint32_t)(footprint >> 2);
 	return (uint64_t)units << 32 | msgs;
 }
 
@@ -81,7 +81,7 @@ static inline uint32_t ft__pos_count(uint64_t tail, uint64_t head)
 /* Bytes between @head and @tail. */
 static inline uint64_t ft__pos_used(uint64_t tail, uint64_t head)
 {
-	return (uint64_t)((uint32_t)(tail >> 32) - (uint32_t)(head >> 32)) << 3;
+	return (uint64_t)((uint32_t)(tail >> 32) - (uint32_t)(head >> 32)) << 2;
 }
 
 /* The word sleepers wait on: the message half of a position.  Aligned
@@ -164,10 +164,11 @@ static inline bool ft__queue_full_at(ft_queue_t *q, uint64_t t)
 
 /* --------------------------------------------------------------- ring.c */
 
-/* Bytes a message of @len takes in the ring. */
+/* Bytes a message of @len takes in the ring: a 4-byte length, then the
+ * bytes padded to 4 (an 8-byte message costs 12, not 16). */
 static inline uint64_t ft__footprint(size_t len)
 {
-	return 8 + (((uint64_t)len + 7) & ~(uint64_t)7);
+	return 4 + (((uint64_t)len + 3) & ~(uint64_t)3);
 }
 
 struct ft__ring *ft__ring_new(uint64_t size);

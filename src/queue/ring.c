@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The queue's storage: a byte ring in the arena holding records
- *   { uint32 len, uint32 unused, len bytes, padding to 8 }.
+ *   { uint32 len, len bytes, padding to 4 }.
  * The live records are [head, tail) of the byte counters in the queue's
- * two positions; offset = counter & (size - 1).  Records are 8-aligned and
+ * two positions; offset = counter & (size - 1).  Records are 4-aligned and
  * the size a power of two >= 64, so a record header never wraps; its bytes
  * may.
  *
@@ -22,8 +22,8 @@
 
 #include "queue/queue.h"
 
-#define REC_HDR 8u
-#define MAX_RING ((uint64_t)1 << 33)  /* < 2^31 records of 8 bytes */
+#define REC_HDR 4u
+#define MAX_RING ((uint64_t)1 << 32)  /* < 2^31 records of 4 bytes */
 
 struct ft__ring {
 	uint64_t size;   /* bytes of data[], a power of two */
@@ -79,8 +79,8 @@ static void ring_read(const struct ft__ring *r, uint64_t at, void *dst, size_t n
 void ft__ring_write_record(struct ft__ring *r, uint64_t at, const void *data,
 			   size_t len)
 {
-	uint32_t hdr[2] = { (uint32_t)len, 0 };
-	memcpy(r->data + (at & (r->size - 1)), hdr, sizeof(hdr));
+	uint32_t hdr = (uint32_t)len;
+	memcpy(r->data + (at & (r->size - 1)), &hdr, sizeof(hdr));
 	if (len)
 		ring_write(r, at + REC_HDR, data, len);
 }
