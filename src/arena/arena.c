@@ -26,6 +26,7 @@ struct arena_hdr {
 	uint64_t bump;                /* first uncarved byte; release-published */
 	uint64_t first;               /* the first block, after the owner table */
 	uint64_t free_head[MAX_CLASS + 1]; /* offsets of free blocks, 0 = none */
+	uint64_t large_free;          /* free large blocks, any sizes */
 	void *root;
 };
 
@@ -152,23 +153,32 @@ static struct block *block_at(uint64_t off)
 
 /* Freed blocks this large give their pages back to the kernel. */
 #define PUNCH_FROM ((uint64_t)64 << 10)
-/* block.reserved: the pages past the header's were given back, and read
+/* In block.size: the pages past the header's were given back, and read
  * as zeros. */
 #define PUNCHED 1u
+#define SIZE_MASK (~(uint64_t)63)
+/* Blocks of 256 KiB and more are "large": sized to the page, not to a
+ * power of two, and split when reused (below). */
+#define LARGE_FROM ((uint64_t)256 << 10)
+#define PAGE ((uint64_t)4096)
+
+static uint64_t block_size(const struct block *b)
+{
+	return b->size & SIZE_MASK;
+}
 
 /* Give the pages of a free block back, but the one holding its header
  * (the free list and walkers read it).  MADV_REMOVE frees the memfd's (or
  * shmem's) pages themselves, not just this mapping of them; a later
  * touch brings zero pages.  Before the block goes on a free list: nobody
  * else can have it. */
-static void give_back(struct block *b, uint64_t bsize)
+static void give_back(struct block *b)
 {
-	uintptr_t page = 4096;
-	uintptr_t lo = ((uintptr_t)(b + 1) + page - 1) & ~(page - 1);
-	uintptr_t hi = ((uintptr_t)b + bsize) & ~(page - 1);
-	b->reserved = 0;
+	uint64_t bsize = block_size(b);
+	uintptr_t lo = ((uintptr_t)(b + 1) + PAGE - 1) & ~(PAGE - 1);
+	uintptr_t hi = ((uintptr_t)b + bsize) & ~(PAGE - 1);
 	if (hi > lo && madvise((void *)lo, hi - lo, MADV_REMOVE) == 0)
-		b->reserved = PUNCHED;
+		b->size = bsize | PUNCHED;
 }
 
 static unsigned class_for(size_t size)
@@ -193,33 +203,92 @@ static void arena_unlock(void)
 	ft__lockword_release(&hdr->lock);
 }
 
+/* Carve @bsize bytes at the bump offset (arena lock held), or NULL. */
+static struct block *carve(uint64_t bsize, unsigned cls)
+{
+	if (hdr->bump + bsize > hdr->size)
+		return NULL;
+	uint64_t off = hdr->bump;
+	struct block *b = block_at(off);
+	b->cls = cls;
+	b->size = bsize;
+	b->check = off ^ CHECK_MAGIC;
+	b->tag = FT__TAG_RESERVED;
+	/* Release pairs with the acquire in walkers and checks: a block
+	 * below bump has its header written. */
+	ft__store_release(&hdr->bump, off + bsize);
+	return b;
+}
+
+/*
+ * The smallest free large block of at least @bsize (best fit: a ring
+ * that grows again finds the one it left), split if the rest is large
+ * too (arena lock held).  The split keeps a lock-free walk
+ * sound: the rest's header is written, then the block's size shrunk
+ * (release), so a walker sees the old size and skips both, or the new
+ * one and finds the rest's header.  Large blocks are never merged: a
+ * walker may stand on any header it has read.  Each step is one store
+ * (the pop, the shrink, the push), so a holder killed among them leaks
+ * the rest at worst.
+ */
+static struct block *take_large(uint64_t bsize)
+{
+	uint64_t *best = NULL, have = UINT64_MAX;
+	for (uint64_t *link = &hdr->large_free; *link;
+	     link = &block_at(*link)->next_free) {
+		uint64_t sz = block_size(block_at(*link));
+		if (sz >= bsize && sz < have) {
+			best = link;
+			have = sz;
+		}
+	}
+	if (best) {
+		uint64_t off = *best;
+		struct block *b = block_at(off);
+		*best = b->next_free;
+		if (have - bsize >= LARGE_FROM) {
+			uint64_t roff = off + bsize;
+			struct block *r = block_at(roff);
+			r->cls = 0;
+			r->tag = FT__TAG_FREE;
+			r->check = roff ^ CHECK_MAGIC;
+			/* Pages past the rest's header page were given back
+			 * with the block, if it was. */
+			r->size = (have - bsize) | (b->size & PUNCHED);
+			ft__store_release(&b->size, bsize | (b->size & PUNCHED));
+			r->next_free = hdr->large_free;
+			hdr->large_free = roff;
+		}
+		return b;
+	}
+	return NULL;
+}
+
 void *ft__arena_alloc(size_t size)
 {
 	if (size > hdr->size)
 		return NULL;
 	unsigned cls = class_for(size);
-	if (cls > MAX_CLASS)
-		return NULL;
-	uint64_t bsize = (uint64_t)1 << cls;
+	bool large = ((uint64_t)1 << (cls > MAX_CLASS ? MAX_CLASS : cls)) >= LARGE_FROM;
+	uint64_t bsize;
+	if (large)
+		bsize = (size + sizeof(struct block) + PAGE - 1) & ~(PAGE - 1);
+	else
+		bsize = (uint64_t)1 << cls;
 	struct block *b = NULL;
-	bool reused = false;
 
 	arena_lock();
-	uint64_t off = hdr->free_head[cls];
-	if (off) {
-		b = block_at(off);
+	if (large) {
+		b = take_large(bsize);
+		if (!b)
+			b = carve(bsize, 0);
+	} else if (hdr->free_head[cls]) {
+		b = block_at(hdr->free_head[cls]);
 		hdr->free_head[cls] = b->next_free;
-		reused = true;
-	} else if (hdr->bump + bsize <= hdr->size) {
-		off = hdr->bump;
-		b = block_at(off);
-		b->cls = cls;
-		b->check = off ^ CHECK_MAGIC;
-		b->tag = FT__TAG_RESERVED;
-		/* Release pairs with the acquire in walkers and checks: a
-		 * block below bump has its header written. */
-		ft__store_release(&hdr->bump, off + bsize);
+	} else {
+		b = carve(bsize, cls);
 	}
+	bool reused = b && b->tag == FT__TAG_FREE;
 	if (b)
 		ft__store_relaxed(&b->tag, (uint32_t)FT__TAG_RESERVED);
 	arena_unlock();
@@ -228,11 +297,12 @@ void *ft__arena_alloc(size_t size)
 	/* Never-carved memory is still zero, and so are pages given back:
 	 * don't touch (commit) them. */
 	if (reused) {
-		uint64_t dirty = bsize - sizeof(*b);
-		if (b->reserved & PUNCHED) {
-			uintptr_t lo = ((uintptr_t)(b + 1) + 4095) & ~(uintptr_t)4095;
-			dirty = lo - (uintptr_t)(b + 1);
-			b->reserved = 0;
+		uint64_t dirty = block_size(b) - sizeof(*b);
+		if (b->size & PUNCHED) {
+			uintptr_t lo = ((uintptr_t)(b + 1) + PAGE - 1) & ~(PAGE - 1);
+			if (lo - (uintptr_t)(b + 1) < dirty)
+				dirty = lo - (uintptr_t)(b + 1);
+			b->size &= SIZE_MASK;
 		}
 		memset(b + 1, 0, dirty);
 	}
@@ -272,12 +342,12 @@ int ft__arena_free(void *obj, uint32_t tag)
 	if (!b || !ft__cas_acq_rel(&b->tag, &expected, (uint32_t)FT__TAG_FREE))
 		return -EBADF;
 	uint64_t off = (uint64_t)((char *)b - base);
-	uint64_t bsize = (uint64_t)1 << b->cls;
-	if (bsize >= PUNCH_FROM)
-		give_back(b, bsize);
+	if (block_size(b) >= PUNCH_FROM)
+		give_back(b);
 	arena_lock();
-	b->next_free = hdr->free_head[b->cls];
-	hdr->free_head[b->cls] = off;
+	uint64_t *head = b->cls ? &hdr->free_head[b->cls] : &hdr->large_free;
+	b->next_free = *head;
+	*head = off;
 	arena_unlock();
 	return 0;
 }
@@ -288,7 +358,9 @@ void *ft__arena_next(void *prev, uint32_t *tag)
 	uint64_t off = hdr->first;
 	if (prev) {
 		struct block *pb = (struct block *)prev - 1;
-		off = (uint64_t)((char *)pb - base) + ((uint64_t)1 << pb->cls);
+		/* Acquire pairs with a split's shrink (take_large). */
+		off = (uint64_t)((char *)pb - base) +
+		      (ft__load_acquire(&pb->size) & SIZE_MASK);
 	}
 	if (off >= end)
 		return NULL;

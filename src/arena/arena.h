@@ -59,13 +59,15 @@ void ft__arena_publish(void *obj, uint32_t tag);
  * check below, which every call on a handle makes. */
 struct ft__block {
 	uint32_t tag;   /* FT__TAG_*; changed with release stores / CAS */
-	uint32_t cls;   /* log2 of the block size; fixed once carved */
+	uint32_t cls;   /* log2 of a small block's size; 0: a large block */
 	uint64_t check; /* offset ^ FT__CHECK_MAGIC: tells a block from a guess */
 	/* Free-list link, outside the object: a caller still inside a freed
 	 * object (a waiter on a freed lock) writes only object memory, never
 	 * the allocator's lists. */
 	uint64_t next_free;
-	uint64_t reserved;
+	/* Bytes of the block, header included; bit 0: its pages past the
+	 * header's were given back (arena.c). */
+	uint64_t size;
 };
 #define FT__CHECK_MAGIC 0x9e3779b97f4a7c15ull
 #define FT__ARENA_HDR_SIZE 4096
