@@ -7,6 +7,7 @@
  * of carving new ones.  Measured by RssShmem (the arena is shared memory)
  * and ft_runtime_info's arena_used.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -74,5 +75,66 @@ Test(footprint, drained_queue_gives_its_memory_back, .timeout = FT_TEST_TIMEOUT)
 	burst(q);
 	cr_assert_eq(arena_used(), used, "a second burst carved new rings");
 	cr_assert_lt(rss_shmem_kib() - before, 1024);
+	cr_assert_eq(ft_queue_free(q), 0);
+}
+
+/* Message i: its length and bytes follow from i alone. */
+static size_t msg_len(size_t i)
+{
+	return (i * 7919) % 6000;
+}
+
+static void msg_fill(char *buf, size_t i)
+{
+	size_t n = msg_len(i);
+	for (size_t k = 0; k < n; k++)
+		buf[k] = (char)(i * 31 + k);
+}
+
+static void put_range(ft_queue_t *q, size_t from, size_t to)
+{
+	static char buf[6000];
+	for (size_t i = from; i < to; i++) {
+		msg_fill(buf, i);
+		cr_assert_eq(ft_queue_put(q, buf, msg_len(i), FT_FOREVER), 0);
+	}
+}
+
+static void get_range(ft_queue_t *q, size_t from, size_t to)
+{
+	static char buf[6000], want[6000];
+	for (size_t i = from; i < to; i++) {
+		size_t len;
+		cr_assert_eq(ft_queue_get(q, buf, sizeof(buf), &len, FT_FOREVER), 0);
+		cr_assert_eq(len, msg_len(i), "message %zu: %zu bytes", i, len);
+		msg_fill(want, i);
+		cr_assert(memcmp(buf, want, len) == 0, "message %zu garbled", i);
+	}
+}
+
+/* Rings past 1 MiB are made of 1 MiB segments (src/queue/ring.c).  Grow
+ * one while its live bytes wrap around, so that growth both moves whole
+ * segments and copies the one the tail shares with the head, with
+ * records straddling segment ends; every message must come out whole and
+ * in order. */
+Test(footprint, segmented_ring_grows_around_a_wrap, .timeout = FT_TEST_TIMEOUT)
+{
+	ft_queue_t *q = ft_queue_new(0);
+	cr_assert_not_null(q);
+	size_t put = 0, got = 0;
+	/* Each round: fill well past the ring, drain most, so the next
+	 * fill wraps before it grows. */
+	for (int round = 0; round < 6; round++) {
+		size_t n = (size_t)700 << round;  /* ~2 MiB, then doubling */
+		put_range(q, put, put + n);
+		put += n;
+		size_t take = n * 3 / 4;
+		get_range(q, got, got + take);
+		got += take;
+	}
+	get_range(q, got, put);
+	size_t len;
+	char c;
+	cr_assert_eq(ft_queue_get(q, &c, 1, &len, 0), -EAGAIN);
 	cr_assert_eq(ft_queue_free(q), 0);
 }

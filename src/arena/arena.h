@@ -35,6 +35,7 @@ enum {
 	FT__TAG_SIMPLE_QUEUE,
 	FT__TAG_QUEUE_RING,
 	FT__TAG_REGISTRY,              /* the worker layer's list of records */
+	FT__TAG_QUEUE_SEGMENT,         /* 1 MiB of a large queue's ring */
 };
 
 /* The smallest arena ft_init accepts, and the floor a default one shrinks

@@ -79,7 +79,8 @@ bool ft__bias_put(ft_queue_t *q, uint32_t tid, const void *data, size_t len,
 	}
 	uint64_t t = ft__load_relaxed(&q->tail.word);
 	struct ft__ring *r = ft__load_relaxed(&q->ring);
-	if (ft__queue_full_at(q, t) || !ft__ring_has_room(q, t, r, need)) {
+	if (ft__queue_full_at(q, t) || !ft__ring_has_room(q, t, r, need) ||
+	    ft__ring_reserve(r, ft__pos_bytes(t), need) < 0) {
 		/* Give the side up: the locked path waits or grows.  A CAS:
 		 * a revoker may have marked it meanwhile (then it waits for
 		 * put_inside, which bias_leave clears).  Release: for the

@@ -88,14 +88,17 @@ int ft__queue_put(ft_queue_t *q, const void *data, size_t len,
 		}
 	}
 	struct ft__ring *r = ft__load_relaxed(&q->ring);
+	e = 0;
 	if (!ft__ring_has_room(q, t, r, need)) {
 		e = ft__ring_grow(q, t, need);
-		if (e < 0) {
-			ft__queue_pass_wake_to_putter(q, t, waited);
-			ft__lockword_release(&q->put_lock);
-			return e;
-		}
 		r = ft__load_relaxed(&q->ring);
+	}
+	if (e >= 0)
+		e = ft__ring_reserve(r, ft__pos_bytes(t), need);
+	if (e < 0) {
+		ft__queue_pass_wake_to_putter(q, t, waited);
+		ft__lockword_release(&q->put_lock);
+		return e;
 	}
 	ft__ring_write_record(r, ft__pos_bytes(t), data, len);
 	/* Q1: the publishing store, after the record. */

@@ -4,7 +4,7 @@
  * its operations; they differ in their tag and in task accounting.
  *
  * One mechanism per file:
- *   ring.c          the byte ring of records, and its growth
+ *   ring.c          the ring of records: segments, growth, shrink
  *   wake.c          sleeping on the other side's position (marks)
  *   bias.c          the producer bias: puts without put_lock
  *   queue.c         put and get, built from the three above
@@ -188,6 +188,9 @@ bool ft__ring_has_room(ft_queue_t *q, uint64_t t, const struct ft__ring *r,
 /* With put_lock held: make room for @need bytes past tail @t.  -ENOMEM if
  * the arena cannot. */
 int ft__ring_grow(ft_queue_t *q, uint64_t t, uint64_t need);
+/* With the producing side held, room made: make the segments of bytes
+ * [@at, @at + @need) that do not exist yet.  0 or -ENOMEM. */
+int ft__ring_reserve(struct ft__ring *r, uint64_t at, uint64_t need);
 
 /* A new queue's ring; a ring this large or more goes back to it when the
  * queue is drained (ft__ring_shrink). */
