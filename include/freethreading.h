@@ -201,7 +201,10 @@ FT_API long ft_worker_ident(ft_worker_t *w);
  * SIGCHLD ignored (inherited across exec, or set by the program),
  * SA_NOCLDWAIT, or a program that reaps with waitpid(-1) itself.  The
  * worker is known to have ended (its pidfd says so); on kernels that keep
- * the status for pidfds (6.15+) the real code is reported instead.
+ * the status for pidfds (6.15+) the real code is reported instead.  Also
+ * the code of a thread worker killed alone by a seccomp filter
+ * (SECCOMP_RET_KILL_THREAD), found gone by a join or ft_worker_is_alive
+ * in its process.
  */
 #define FT_EXITCODE_UNKNOWN (-256)
 

@@ -116,10 +116,9 @@ static void killed_alone(void *arg)
 static void thread_killed_alone_holding(bool use_rlock)
 {
 	struct held *h = new_held(use_rlock);
-	/* A daemon: its record stays RUNNING (nothing of it ran to say
-	 * otherwise), and the exit must not wait for it. */
+	/* Not a daemon: the exit-time join must not wait for it either. */
 	ft_worker_t *w = ft_worker_new("victim", killed_alone, h,
-				       FT_WORKER_THREAD | FT_WORKER_DAEMON);
+				       FT_WORKER_THREAD);
 	cr_assert_not_null(w);
 	cr_assert_eq(ft_worker_start(w), 0);
 	double end = ft_test_now() + FT_TEST_GUARD_S;
@@ -132,6 +131,14 @@ static void thread_killed_alone_holding(bool use_rlock)
 	double took = ft_test_now() - t0;
 	cr_assert_lt(took, FT_TEST_GUARD_S / 2, "found after %.1f s", took);
 	cr_assert_eq(h->holding, 1, "the victim ran on");
+	/* Its record: nothing of it ran to finish it; the join finds it
+	 * gone. */
+	cr_assert_eq(ft_worker_join(w, FT_TEST_GUARD_S), 0);
+	int code = 0;
+	cr_assert_eq(ft_worker_exitcode(w, &code), 0);
+	cr_assert_eq(code, FT_EXITCODE_UNKNOWN);
+	cr_assert_eq(ft_worker_is_alive(w), 0);
+	cr_assert_eq(ft_worker_free(w), 0);
 }
 
 Test(owner_death, thread_killed_alone_holding_lock, .timeout = FT_TEST_TIMEOUT)

@@ -121,9 +121,12 @@ FT_API int ft_worker_is_alive(ft_worker_t *w)
 	if (ft__worker_phase(w) != W_RUNNING)
 		return 0;
 	/* A dead child stays RUNNING until reaped; its creator can tell at
-	 * once (and reap it) rather than wait for the supervisor. */
+	 * once (and reap it) rather than wait for the supervisor.  So does
+	 * a thread killed alone. */
 	if ((w->flags & W_IS_PROCESS) && w->creator_pid == getpid())
 		ft__reap_here(w, false);
+	else if (!(w->flags & W_IS_PROCESS))
+		ft__thread_vanished(w);
 	return ft__worker_phase(w) == W_RUNNING;
 }
 

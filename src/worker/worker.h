@@ -130,5 +130,9 @@ void ft__repair_dead_owners(void);
 void ft__workers_shutdown(void);
 
 int ft__join(ft_worker_t *w, const struct timespec *abs);
+/* A thread worker of this process gone without its cleanup (killed alone
+ * by a seccomp filter): finish its record with FT_EXITCODE_UNKNOWN and
+ * return true (worker_join.c). */
+bool ft__thread_vanished(ft_worker_t *w);
 
 #endif

@@ -2,9 +2,37 @@
 #include <errno.h>
 
 #include "base/atomic.h"
+#include "base/sys.h"
 #include "runtime/runtime.h"
 #include "wait/wait.h"
 #include "worker/worker.h"
+
+/*
+ * A thread worker's record is finished by its cleanup handler, before
+ * the thread is gone.  A thread killed alone (SECCOMP_RET_KILL_THREAD)
+ * runs no handler: its record would stay RUNNING for good.  So a joiner
+ * in the thread's process checks, every slice, whether the thread still
+ * exists (tgkill 0; only there do pid and TID mean the same to both), and
+ * if it is gone with the record still RUNNING, finishes it with
+ * FT_EXITCODE_UNKNOWN.  A TID reused since hides it, as for owner words
+ * (lockword/owner.h, 3).
+ */
+#define VANISH_CHECK_NS 1000000000L
+
+bool ft__thread_vanished(ft_worker_t *w)
+{
+	if ((w->flags & W_IS_PROCESS) || w->creator_pid != getpid())
+		return false;
+	uint32_t id = ft__load_acquire(&w->ident);
+	if (id == 0 || id == IDENT_WAITING ||
+	    ft__sys_thread_alive(w->creator_pid, (pid_t)id))
+		return false;
+	/* Gone: its handler would have finished the record first. */
+	if (ft__worker_phase(w) != W_RUNNING)
+		return false;
+	ft__worker_finish(w, FT_EXITCODE_UNKNOWN);
+	return true;
+}
 
 /* Sleep on the state word until the worker is DONE or @abs passes. */
 int ft__join(ft_worker_t *w, const struct timespec *abs)
@@ -26,9 +54,20 @@ int ft__join(ft_worker_t *w, const struct timespec *abs)
 				continue;
 			v |= W_SLEEPERS;
 		}
-		if (ft__wait(&w->state, v, abs) == -ETIMEDOUT &&
-		    ft__worker_phase(w) != W_DONE)
+		struct timespec ts;
+		bool last = true;
+		const struct timespec *until = abs;
+		if (!(w->flags & W_IS_PROCESS))
+			until = ft__deadline_slice(abs, VANISH_CHECK_NS, &ts, &last);
+		if (ft__wait(&w->state, v, until) == -ETIMEDOUT &&
+		    ft__worker_phase(w) != W_DONE) {
+			if (!last) {
+				ft__thread_vanished(w);
+				v = ft__load_acquire(&w->state);
+				continue;
+			}
 			return -ETIMEDOUT;
+		}
 		/* Acquire pairs with the release in ft__worker_finish. */
 		v = ft__load_acquire(&w->state);
 	}
