@@ -15,6 +15,11 @@
 
 #define MIN_CLASS 6  /* 64-byte blocks */
 #define MAX_CLASS 48
+#define SLAB_MAX_CLASS 16 /* 64 KiB: the largest small block */
+#define SLAB_MAX ((uint64_t)256 << 10)
+#define SLAB_MIN ((uint64_t)16 << 10)
+#define SPLIT_FROM SLAB_MIN   /* a rest at least this big is split off */
+#define PAGE ((uint64_t)4096)
 #define HDR_SIZE FT__ARENA_HDR_SIZE
 #define CHECK_MAGIC FT__CHECK_MAGIC
 #define block ft__block
@@ -25,7 +30,9 @@ struct arena_hdr {
 	uint64_t size;
 	uint64_t bump;                /* first uncarved byte; release-published */
 	uint64_t first;               /* the first block, after the owner table */
-	uint64_t free_head[MAX_CLASS + 1]; /* offsets of free blocks, 0 = none */
+	uint64_t slab;                /* bytes of a slab: 1/64 of the arena,
+					 16 to 256 KiB */
+	uint64_t partial[SLAB_MAX_CLASS + 1]; /* slabs with room, per class */
 	uint64_t large_free;          /* free large blocks, any sizes */
 	void *root;
 };
@@ -140,6 +147,9 @@ int ft__arena_init(size_t size)
 	size_t owners = ft__owners_table_size(size);
 	ft__owners_attach((char *)p + HDR_SIZE, owners);
 	hdr->first = hdr->bump = HDR_SIZE + owners;
+	hdr->slab = size / 64 < SLAB_MIN ? SLAB_MIN
+		  : size / 64 > SLAB_MAX ? SLAB_MAX
+					 : (size / 64) & ~(PAGE - 1);
 	ft__arena_limit = size - sizeof(struct block);
 	/* Last: the inline check treats a NULL base as "no arena". */
 	ft__store_release(&base, (char *)p);
@@ -151,27 +161,64 @@ static struct block *block_at(uint64_t off)
 	return (struct block *)(base + off);
 }
 
-/* Freed blocks this large give their pages back to the kernel. */
-#define PUNCH_FROM ((uint64_t)64 << 10)
-/* In block.size: the pages past the header's were given back, and read
- * as zeros. */
-#define PUNCHED 1u
+/*
+ * Blocks.  A *large* block (a request of more than 64 KiB with its
+ * header) is sized to the page, lives on the large free list when free,
+ * is taken best fit and split.  *Small* blocks (64 B to 64 KiB, powers of
+ * two) are carved from *slabs*: large blocks of 1/64 of the arena (16 to 256
+ * KiB, or room for two blocks of a big class), tagged SLAB, each serving
+ * one class.  A slab whose blocks are all free goes back to
+ * the large list, so memory freed as small blocks of one size serves any
+ * size later.
+ *
+ * Invariants:
+ * 1. Top-level blocks (large ones, slabs) tile [first, bump): each
+ *    header's size is the step to the next.  They are split (take_large)
+ *    but never merged, so a lock-free walker stands on a header at every
+ *    step: a split writes the rest's header before it shrinks the block
+ *    (release).
+ * 2. A small block's header names its slab (in .size) and its class; the
+ *    slab's `carved` (release) bounds the blocks a walker may read in it.
+ *    A slab's region stays a top-level block whatever becomes of it.
+ * 3. Every list step is one store, under the arena lock; a holder killed
+ *    among them leaks a block or a slab, and breaks no list.  Counts
+ *    (`used`) can only err high that way (a slab kept), or low for the
+ *    block the dying allocator was taking (nobody holds it).
+ * 4. Freed large blocks (slabs included) give their pages back to the
+ *    kernel (MADV_REMOVE: the memfd's pages themselves), all but the one
+ *    holding the header, and their reuse does not touch them.
+ */
+#define PUNCHED 1u            /* in a large block's .size */
 #define SIZE_MASK (~(uint64_t)63)
-/* Blocks of 256 KiB and more are "large": sized to the page, not to a
- * power of two, and split when reused (below). */
-#define LARGE_FROM ((uint64_t)256 << 10)
-#define PAGE ((uint64_t)4096)
+
+struct slab {             /* at the slab block's payload */
+	uint32_t cls;
+	uint32_t used;        /* blocks handed out */
+	uint64_t free;        /* a free block (offset), 0 none; linked by next_free */
+	uint64_t carved;      /* offset of the first block never carved */
+	uint64_t end;         /* offset of the slab's end */
+	uint64_t next;        /* the next slab of the class with room (offset) */
+	uint32_t listed;      /* on its class's list of slabs with room */
+	uint32_t pad[5];
+};
+#define SLAB_HDR sizeof(struct slab)
+
+static uint64_t offset_of(const void *p)
+{
+	return (uint64_t)((const char *)p - base);
+}
 
 static uint64_t block_size(const struct block *b)
 {
 	return b->size & SIZE_MASK;
 }
 
-/* Give the pages of a free block back, but the one holding its header
- * (the free list and walkers read it).  MADV_REMOVE frees the memfd's (or
- * shmem's) pages themselves, not just this mapping of them; a later
- * touch brings zero pages.  Before the block goes on a free list: nobody
- * else can have it. */
+static struct slab *slab_at(uint64_t blk_off)
+{
+	return (struct slab *)(block_at(blk_off) + 1);
+}
+
+/* Give back the pages of a free large block but its header's (4). */
 static void give_back(struct block *b)
 {
 	uint64_t bsize = block_size(b);
@@ -192,9 +239,8 @@ static unsigned class_for(size_t size)
 
 static void arena_lock(void)
 {
-	/* A holder that died mid-operation left the free lists consistent:
-	 * each step below is one word store, so at worst a block leaks.
-	 * Taking the lock with EOWNERDEAD therefore needs no repair. */
+	/* Every list step is one store (3): taking the lock with
+	 * EOWNERDEAD needs no repair. */
 	(void)ft__lockword_acquire_spin(&hdr->lock, ft__owner());
 }
 
@@ -204,13 +250,13 @@ static void arena_unlock(void)
 }
 
 /* Carve @bsize bytes at the bump offset (arena lock held), or NULL. */
-static struct block *carve(uint64_t bsize, unsigned cls)
+static struct block *carve(uint64_t bsize)
 {
 	if (hdr->bump + bsize > hdr->size)
 		return NULL;
 	uint64_t off = hdr->bump;
 	struct block *b = block_at(off);
-	b->cls = cls;
+	b->cls = 0;
 	b->size = bsize;
 	b->check = off ^ CHECK_MAGIC;
 	b->tag = FT__TAG_RESERVED;
@@ -220,17 +266,9 @@ static struct block *carve(uint64_t bsize, unsigned cls)
 	return b;
 }
 
-/*
- * The smallest free large block of at least @bsize (best fit: a ring
- * that grows again finds the one it left), split if the rest is large
- * too (arena lock held).  The split keeps a lock-free walk
- * sound: the rest's header is written, then the block's size shrunk
- * (release), so a walker sees the old size and skips both, or the new
- * one and finds the rest's header.  Large blocks are never merged: a
- * walker may stand on any header it has read.  Each step is one store
- * (the pop, the shrink, the push), so a holder killed among them leaks
- * the rest at worst.
- */
+/* The smallest free large block of at least @bsize (best fit: a ring
+ * that grows again finds the one it left), split if the rest is big
+ * enough (1) (arena lock held). */
 static struct block *take_large(uint64_t bsize)
 {
 	uint64_t *best = NULL, have = UINT64_MAX;
@@ -242,26 +280,132 @@ static struct block *take_large(uint64_t bsize)
 			have = sz;
 		}
 	}
-	if (best) {
-		uint64_t off = *best;
-		struct block *b = block_at(off);
-		*best = b->next_free;
-		if (have - bsize >= LARGE_FROM) {
-			uint64_t roff = off + bsize;
-			struct block *r = block_at(roff);
-			r->cls = 0;
-			r->tag = FT__TAG_FREE;
-			r->check = roff ^ CHECK_MAGIC;
-			/* Pages past the rest's header page were given back
-			 * with the block, if it was. */
-			r->size = (have - bsize) | (b->size & PUNCHED);
-			ft__store_release(&b->size, bsize | (b->size & PUNCHED));
-			r->next_free = hdr->large_free;
-			hdr->large_free = roff;
-		}
-		return b;
+	if (!best)
+		return NULL;
+	uint64_t off = *best;
+	struct block *b = block_at(off);
+	*best = b->next_free;
+	if (have - bsize >= SPLIT_FROM) {
+		uint64_t roff = off + bsize;
+		struct block *r = block_at(roff);
+		r->cls = 0;
+		r->tag = FT__TAG_FREE;
+		r->check = roff ^ CHECK_MAGIC;
+		/* Pages past the rest's header page were given back with
+		 * the block, if it was. */
+		r->size = (have - bsize) | (b->size & PUNCHED);
+		ft__store_release(&b->size, bsize | (b->size & PUNCHED));
+		r->next_free = hdr->large_free;
+		hdr->large_free = roff;
 	}
-	return NULL;
+	return b;
+}
+
+/* A large block of @bsize bytes, tagged RESERVED, payload zeroed as far
+ * as it was ever touched (arena lock held for the list, released for the
+ * memset by the caller: see large_zero). */
+static struct block *large_take(uint64_t bsize, bool *reused)
+{
+	struct block *b = take_large(bsize);
+	*reused = b != NULL;
+	if (!b)
+		b = carve(bsize);
+	if (b)
+		ft__store_relaxed(&b->tag, (uint32_t)FT__TAG_RESERVED);
+	return b;
+}
+
+/* Zero what a reused large block's payload may hold: never-carved memory
+ * is zero, and so are pages given back (4): don't touch (commit) them. */
+static void large_zero(struct block *b, uint64_t limit)
+{
+	uint64_t dirty = block_size(b) - sizeof(*b);
+	if (b->size & PUNCHED) {
+		uintptr_t lo = ((uintptr_t)(b + 1) + PAGE - 1) & ~(PAGE - 1);
+		if (lo - (uintptr_t)(b + 1) < dirty)
+			dirty = lo - (uintptr_t)(b + 1);
+		b->size &= SIZE_MASK;
+	}
+	memset(b + 1, 0, dirty < limit ? dirty : limit);
+}
+
+/* A new slab for class @cls, on its class's list (arena lock held): the
+ * arena's slab size, or room for two blocks of a large class.  Sizes are
+ * whole pages, like every large block's (.size keeps flags in its low
+ * bits). */
+static struct slab *slab_new(unsigned cls)
+{
+	bool reused;
+	uint64_t two = 2 * ((uint64_t)1 << cls) + SLAB_HDR + sizeof(struct block);
+	uint64_t bytes = (two + PAGE - 1) & ~(PAGE - 1);
+	if (bytes < hdr->slab)
+		bytes = hdr->slab;
+	struct block *b = large_take(bytes, &reused);
+	if (!b)
+		return NULL;
+	/* Only the slab's own header needs zeros: each block is zeroed as
+	 * it is handed out. */
+	if (reused)
+		large_zero(b, SLAB_HDR);
+	uint64_t boff = offset_of(b);
+	struct slab *s = slab_at(boff);
+	s->cls = cls;
+	s->used = 0;
+	s->free = 0;
+	s->carved = offset_of(s) + SLAB_HDR;
+	s->end = boff + block_size(b);
+	s->next = hdr->partial[cls];
+	s->listed = 1;
+	/* Release: walkers read the slab's fields once they see the tag. */
+	ft__store_release(&b->tag, (uint32_t)FT__TAG_SLAB);
+	hdr->partial[cls] = boff;
+	return s;
+}
+
+/* Take @s's block off its class's list (arena lock held). */
+static void slab_unlist(struct slab *s, uint64_t boff)
+{
+	for (uint64_t *link = &hdr->partial[s->cls]; *link;
+	     link = &slab_at(*link)->next)
+		if (*link == boff) {
+			*link = s->next;
+			break;
+		}
+	s->listed = 0;
+}
+
+static void *small_alloc(unsigned cls)
+{
+	uint64_t stride = (uint64_t)1 << cls;
+	arena_lock();
+	uint64_t boff = hdr->partial[cls];
+	struct slab *s = boff ? slab_at(boff) : slab_new(cls);
+	if (!s) {
+		arena_unlock();
+		return NULL;
+	}
+	boff = offset_of(s) - sizeof(struct block);
+	struct block *b;
+	if (s->free) {
+		b = block_at(s->free);
+		s->free = b->next_free;
+	} else {
+		uint64_t off = s->carved;
+		b = block_at(off);
+		b->cls = cls;
+		b->size = boff;       /* its slab (2) */
+		b->check = off ^ CHECK_MAGIC;
+		b->tag = FT__TAG_RESERVED;
+		/* Release: a walker reads only blocks below carved. */
+		ft__store_release(&s->carved, off + stride);
+	}
+	ft__store_relaxed(&b->tag, (uint32_t)FT__TAG_RESERVED);
+	s->used++;
+	if (!s->free && s->carved + stride > s->end)
+		slab_unlist(s, boff);      /* full */
+	arena_unlock();
+	memset(b + 1, 0, stride - sizeof(*b));
+	return b + 1;
 }
 
 void *ft__arena_alloc(size_t size)
@@ -269,43 +413,17 @@ void *ft__arena_alloc(size_t size)
 	if (size > hdr->size)
 		return NULL;
 	unsigned cls = class_for(size);
-	bool large = ((uint64_t)1 << (cls > MAX_CLASS ? MAX_CLASS : cls)) >= LARGE_FROM;
-	uint64_t bsize;
-	if (large)
-		bsize = (size + sizeof(struct block) + PAGE - 1) & ~(PAGE - 1);
-	else
-		bsize = (uint64_t)1 << cls;
-	struct block *b = NULL;
-
+	if (cls <= SLAB_MAX_CLASS)
+		return small_alloc(cls);
+	uint64_t bsize = (size + sizeof(struct block) + PAGE - 1) & ~(PAGE - 1);
+	bool reused;
 	arena_lock();
-	if (large) {
-		b = take_large(bsize);
-		if (!b)
-			b = carve(bsize, 0);
-	} else if (hdr->free_head[cls]) {
-		b = block_at(hdr->free_head[cls]);
-		hdr->free_head[cls] = b->next_free;
-	} else {
-		b = carve(bsize, cls);
-	}
-	bool reused = b && b->tag == FT__TAG_FREE;
-	if (b)
-		ft__store_relaxed(&b->tag, (uint32_t)FT__TAG_RESERVED);
+	struct block *b = large_take(bsize, &reused);
 	arena_unlock();
 	if (!b)
 		return NULL;
-	/* Never-carved memory is still zero, and so are pages given back:
-	 * don't touch (commit) them. */
-	if (reused) {
-		uint64_t dirty = block_size(b) - sizeof(*b);
-		if (b->size & PUNCHED) {
-			uintptr_t lo = ((uintptr_t)(b + 1) + PAGE - 1) & ~(PAGE - 1);
-			if (lo - (uintptr_t)(b + 1) < dirty)
-				dirty = lo - (uintptr_t)(b + 1);
-			b->size &= SIZE_MASK;
-		}
-		memset(b + 1, 0, dirty);
-	}
+	if (reused)
+		large_zero(b, UINT64_MAX);
 	return b + 1;
 }
 
@@ -332,6 +450,44 @@ static struct block *find_block(const void *obj)
 	return b;
 }
 
+/* A large block (or an emptied slab) back on the large list. */
+static void large_free(struct block *b)
+{
+	give_back(b);
+	arena_lock();
+	b->next_free = hdr->large_free;
+	hdr->large_free = offset_of(b);
+	arena_unlock();
+}
+
+static void small_free(struct block *b)
+{
+	uint64_t boff = b->size;
+	struct slab *s = slab_at(boff);
+	uint64_t stride = (uint64_t)1 << b->cls;
+	arena_lock();
+	b->next_free = s->free;
+	s->free = offset_of(b);
+	s->used--;
+	if (s->used == 0) {
+		/* Empty: the slab goes back as a large block (tagged FREE
+		 * before it leaves the lock: nobody takes it meanwhile). */
+		if (s->listed)
+			slab_unlist(s, boff);
+		struct block *sb = block_at(boff);
+		ft__store_release(&sb->tag, (uint32_t)FT__TAG_FREE);
+		arena_unlock();
+		large_free(sb);
+		return;
+	}
+	if (!s->listed && !(s->carved + stride > s->end && !s->free)) {
+		s->next = hdr->partial[s->cls];
+		hdr->partial[s->cls] = boff;
+		s->listed = 1;
+	}
+	arena_unlock();
+}
+
 int ft__arena_free(void *obj, uint32_t tag)
 {
 	if (!obj)
@@ -341,32 +497,58 @@ int ft__arena_free(void *obj, uint32_t tag)
 	/* Only one of two racing frees can move the tag off @tag. */
 	if (!b || !ft__cas_acq_rel(&b->tag, &expected, (uint32_t)FT__TAG_FREE))
 		return -EBADF;
-	uint64_t off = (uint64_t)((char *)b - base);
-	if (block_size(b) >= PUNCH_FROM)
-		give_back(b);
-	arena_lock();
-	uint64_t *head = b->cls ? &hdr->free_head[b->cls] : &hdr->large_free;
-	b->next_free = *head;
-	*head = off;
-	arena_unlock();
+	if (b->cls)
+		small_free(b);
+	else
+		large_free(b);
 	return 0;
+}
+
+/* The first object at or after top-level offset @off: a large block, or
+ * the first block of a slab (1, 2). */
+static void *walk_from(uint64_t off, uint32_t *tag)
+{
+	uint64_t end = ft__load_acquire(&hdr->bump);
+	while (off < end) {
+		struct block *b = block_at(off);
+		uint32_t t = ft__load_acquire(&b->tag);
+		if (t != FT__TAG_SLAB) {
+			*tag = t;
+			return b + 1;
+		}
+		struct slab *s = (struct slab *)(b + 1);
+		uint64_t first = offset_of(s) + SLAB_HDR;
+		if (first < ft__load_acquire(&s->carved)) {
+			struct block *sb = block_at(first);
+			*tag = ft__load_acquire(&sb->tag);
+			return sb + 1;
+		}
+		/* Acquire pairs with a split's shrink (take_large). */
+		off += ft__load_acquire(&b->size) & SIZE_MASK;
+	}
+	return NULL;
 }
 
 void *ft__arena_next(void *prev, uint32_t *tag)
 {
-	uint64_t end = ft__load_acquire(&hdr->bump);
-	uint64_t off = hdr->first;
-	if (prev) {
-		struct block *pb = (struct block *)prev - 1;
-		/* Acquire pairs with a split's shrink (take_large). */
-		off = (uint64_t)((char *)pb - base) +
-		      (ft__load_acquire(&pb->size) & SIZE_MASK);
+	if (!prev)
+		return walk_from(hdr->first, tag);
+	struct block *pb = (struct block *)prev - 1;
+	uint64_t off = offset_of(pb);
+	if (pb->cls) {
+		/* A slab's block: the next one in the slab, or past it. */
+		uint64_t boff = pb->size;
+		struct slab *s = slab_at(boff);
+		uint64_t next = off + ((uint64_t)1 << pb->cls);
+		if (next < ft__load_acquire(&s->carved) && next < s->end) {
+			struct block *nb = block_at(next);
+			*tag = ft__load_acquire(&nb->tag);
+			return nb + 1;
+		}
+		return walk_from(boff + (ft__load_acquire(&block_at(boff)->size) &
+					 SIZE_MASK), tag);
 	}
-	if (off >= end)
-		return NULL;
-	struct block *b = block_at(off);
-	*tag = ft__load_acquire(&b->tag);
-	return b + 1;
+	return walk_from(off + (ft__load_acquire(&pb->size) & SIZE_MASK), tag);
 }
 
 uint32_t *ft__arena_lockword(void)

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Layer 1: the shared arena.  One anonymous MAP_SHARED|MAP_NORESERVE
- * mapping, made before any worker exists, at the same address in every
- * worker (threads share it, forked processes inherit it), so arena
- * pointers are valid everywhere.  Pages are committed when touched.
+ * The shared arena.  One MAP_SHARED|MAP_NORESERVE mapping of a memfd,
+ * made before any worker exists, at the same address in every worker
+ * (threads share it, forked processes inherit it), so arena pointers are
+ * valid everywhere.  Pages are committed when touched.
  *
- * Objects are carved from power-of-two blocks that are never split or
- * merged, so the arena can be walked block by block without a lock (the
- * supervisor does that to repair what a dead worker held).  Each block
- * starts with a header naming its type; handles point just past it.
+ * Objects are small blocks carved from slabs, or large blocks sized to
+ * the page; nothing is ever merged, so the arena can be walked without a
+ * lock (the supervisor does that to repair what a dead worker held; the
+ * invariants are in arena.c).  Each block starts with a header naming
+ * its type; handles point just past it.
  */
 #ifndef FT_ARENA_H
 #define FT_ARENA_H
@@ -36,6 +37,7 @@ enum {
 	FT__TAG_QUEUE_RING,
 	FT__TAG_REGISTRY,              /* the worker layer's list of records */
 	FT__TAG_QUEUE_SEGMENT,         /* 1 MiB of a large queue's ring */
+	FT__TAG_SLAB,                  /* the allocator's: small blocks' home */
 };
 
 /* The smallest arena ft_init accepts, and the floor a default one shrinks
@@ -66,8 +68,9 @@ struct ft__block {
 	 * object (a waiter on a freed lock) writes only object memory, never
 	 * the allocator's lists. */
 	uint64_t next_free;
-	/* Bytes of the block, header included; bit 0: its pages past the
-	 * header's were given back (arena.c). */
+	/* A large block: its bytes, header included, and in bit 0 whether
+	 * its pages past the header's were given back.  A small block: the
+	 * offset of its slab (arena.c). */
 	uint64_t size;
 };
 #define FT__CHECK_MAGIC 0x9e3779b97f4a7c15ull
