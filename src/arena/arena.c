@@ -464,7 +464,6 @@ static void small_free(struct block *b)
 {
 	uint64_t boff = b->size;
 	struct slab *s = slab_at(boff);
-	uint64_t stride = (uint64_t)1 << b->cls;
 	arena_lock();
 	b->next_free = s->free;
 	s->free = offset_of(b);
@@ -480,7 +479,7 @@ static void small_free(struct block *b)
 		large_free(sb);
 		return;
 	}
-	if (!s->listed && !(s->carved + stride > s->end && !s->free)) {
+	if (!s->listed) {             /* it has room now */
 		s->next = hdr->partial[s->cls];
 		hdr->partial[s->cls] = boff;
 		s->listed = 1;

@@ -79,7 +79,12 @@ int ft__lockword_acquire_slow(uint32_t *w, uint32_t me,
 				return (v & FT__LW_OWNER_DIED) ? -EOWNERDEAD : 0;
 			continue;
 		}
-		/* Held: by whom? */
+		/* Held: by whom?  Before a sleep the deaths word is marked
+		 * first, so an end reported after this judgement wakes it
+		 * (owner.h, 5). */
+		struct ft__wait_word ww[2];
+		if (!try_only)
+			ww[1].word = ft__owner_deaths(&ww[1].val);
 		if (holder_gone(ft__owner_fate(v & FT__LW_ID_MASK, check), how)) {
 			mark_owner_died(w, v);
 			continue;
@@ -90,13 +95,8 @@ int ft__lockword_acquire_slow(uint32_t *w, uint32_t me,
 		if (!(v & FT__LW_WAITERS) &&
 		    !ft__cas_acquire(w, &v, v | FT__LW_WAITERS))
 			continue;
-		/* The deaths word is marked, then the holder judged again, so
-		 * an end reported after this judgement wakes the sleep
-		 * (owner.h, 5). */
-		struct ft__wait_word ww[2] = { { w, v | FT__LW_WAITERS } };
-		ww[1].word = ft__owner_deaths(&ww[1].val);
-		if (holder_gone(ft__owner_fate(v & FT__LW_ID_MASK, false), how))
-			continue;
+		ww[0].word = w;
+		ww[0].val = v | FT__LW_WAITERS;
 		/* Every slice, the holder is checked for an end nobody
 		 * reports (owner.h, 3). */
 		struct timespec ts;

@@ -11,9 +11,9 @@
  * OWNER_DIED bit is set clears the bit and reports -EOWNERDEAD: the taker
  * holds it.  A holder's death is found two ways: a taker that finds the
  * word held judges the holder (ft__owner_fate) and marks the word itself,
- * sleeping on the holder's slot words too so that the holder's end wakes
- * it; and the repair pass after a process worker's death calls
- * ft__lockword_repair() on every owner word in the arena.
+ * sleeping on the program's deaths word too so that a reported end wakes
+ * it (owner.h, 5); and the repair pass after a process worker's death
+ * calls ft__lockword_repair() on every owner word in the arena.
  */
 #ifndef FT_LOCKWORD_H
 #define FT_LOCKWORD_H

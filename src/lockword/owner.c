@@ -78,6 +78,14 @@ void ft__owners_attach(void *mem, size_t bytes)
 	slots[0].word = gen_of(FT__OWNER_ANON) | FT__OWNER_LIVE;
 }
 
+/* Slot word @v no longer holds owner @id's generation live or dead: the
+ * owner ended (owner.h, 1). */
+static bool ended(uint32_t v, uint32_t id)
+{
+	return gen_of(v) != gen_of(id) || state_of(v) == FT__OWNER_FREE ||
+	       state_of(v) == FT__OWNER_RESERVED;
+}
+
 static struct ft__owner_slot *slot_of(uint32_t id)
 {
 	uint32_t idx = id & FT__OWNER_IDX_MASK;
@@ -91,9 +99,7 @@ static bool orphaned(const struct ft__owner_slot *s)
 	if (!s->process)
 		return false;
 	const struct ft__owner_slot *p = slot_of(s->process);
-	uint32_t pv = ft__load_acquire(&p->word);
-	return gen_of(pv) != gen_of(s->process) ||
-	       state_of(pv) == FT__OWNER_FREE || state_of(pv) == FT__OWNER_RESERVED;
+	return ended(ft__load_acquire(&p->word), s->process);
 }
 
 static uint32_t take_slot(int32_t pid, int32_t tid_or_ns, uint32_t process,
@@ -258,8 +264,7 @@ enum ft__fate ft__owner_fate(uint32_t id, bool check)
 	if (!s)
 		return FT__OWNER_ENDED;
 	uint32_t v = ft__load_acquire(&s->word);
-	if (gen_of(v) != gen_of(id) || state_of(v) == FT__OWNER_FREE ||
-	    state_of(v) == FT__OWNER_RESERVED)
+	if (ended(v, id))
 		return FT__OWNER_ENDED;
 	if (state_of(v) == FT__OWNER_DIED)
 		return FT__OWNER_IS_DEAD;
@@ -268,9 +273,7 @@ enum ft__fate ft__owner_fate(uint32_t id, bool check)
 	struct ft__owner_slot *p = s->process ? slot_of(s->process) : NULL;
 	if (p) {
 		uint32_t pv = ft__load_acquire(&p->word);
-		if (gen_of(pv) != gen_of(s->process) ||
-		    state_of(pv) == FT__OWNER_FREE ||
-		    state_of(pv) == FT__OWNER_RESERVED)
+		if (ended(pv, s->process))
 			return FT__OWNER_ENDED;
 		if (state_of(pv) == FT__OWNER_DIED)
 			return FT__OWNER_IS_DEAD;

@@ -180,8 +180,8 @@ int ft__queue_get(ft_queue_t *q, void *buf, size_t cap, size_t *len,
 		ft__store_release(&q->head.word, next);
 	q->get_flowing = !waited;
 	ft__queue_pass_wake_to_getter(q, next, waited);
-	bool drained = ft__ring_size(r) >= FT__RING_SHRINK_FROM &&
-		       ft__pos_msgs(q->tail_seen) == ft__pos_msgs(next);
+	bool drained = ft__pos_msgs(q->tail_seen) == ft__pos_msgs(next) &&
+		       ft__ring_size(r) >= FT__RING_SHRINK_FROM;
 	ft__lockword_release(&q->get_lock);
 	if (wake)
 		ft__queue_wake_one(&q->head);

@@ -83,7 +83,7 @@ uint64_t ft__ring_size(const struct ft__ring *r)
 
 static bool segmented(const struct ft__ring *r)
 {
-	return r->shift == SEG_SHIFT && r->size > ((uint64_t)1 << SEG_SHIFT);
+	return r->nseg > 1;
 }
 
 void ft__ring_free(struct ft__ring *r)

@@ -15,6 +15,7 @@
 struct whose {
 	pid_t me;
 	bool daemon_processes; /* else: non-daemon workers */
+	int sig;               /* sent before the join, if not 0 */
 };
 
 /* Workers this process started that still run, but the caller. */
@@ -29,20 +30,13 @@ static bool ours(ft_worker_t *w, void *ctx)
 	return !(w->flags & FT_WORKER_DAEMON);
 }
 
-/* Join (after @sig, if not 0) each worker @o selects, a batch at a time:
- * a joined worker is DONE and not selected again. */
-static void end_each(struct whose *o, int sig)
+/* A joined worker is DONE: no longer ours. */
+static void end(ft_worker_t *w, void *ctx)
 {
-	ft_worker_t *batch[32];
-	size_t n;
-	do {
-		n = ft__workers_collect(batch, 32, ours, o);
-		for (size_t i = 0; i < n && i < 32; i++) {
-			if (sig)
-				(void)ft__signal_child(batch[i], sig);
-			ft__join(batch[i], NULL);
-		}
-	} while (n > 32);
+	const struct whose *o = ctx;
+	if (o->sig)
+		(void)ft__signal_child(w, o->sig);
+	ft__join(w, NULL);
 }
 
 void ft__workers_shutdown(void)
@@ -53,8 +47,9 @@ void ft__workers_shutdown(void)
 	if (!ft__workers_started)
 		return; /* none of ours to join or kill */
 
-	struct whose o = { getpid(), false };
-	end_each(&o, 0);
+	struct whose o = { getpid(), false, 0 };
+	ft__workers_each(ours, end, &o);
 	o.daemon_processes = true;
-	end_each(&o, SIGKILL);
+	o.sig = SIGKILL;
+	ft__workers_each(ours, end, &o);
 }

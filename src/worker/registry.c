@@ -71,7 +71,7 @@ static void unlock(struct registry *r)
 	ft__lockword_release(&r->lock);
 }
 
-static void add(ft_worker_t *w)
+void ft__worker_register(ft_worker_t *w)
 {
 	struct registry *r = lock();
 	w->reg_next = NULL;
@@ -105,11 +105,6 @@ int ft__worker_release(ft_worker_t *w)
 	return ft__arena_free(w, FT__TAG_WORKER);
 }
 
-void ft__worker_register(ft_worker_t *w)
-{
-	add(w);
-}
-
 size_t ft__workers_collect(ft_worker_t **out, size_t cap,
 			   bool (*match)(ft_worker_t *w, void *ctx), void *ctx)
 {
@@ -123,6 +118,18 @@ size_t ft__workers_collect(ft_worker_t **out, size_t cap,
 		}
 	unlock(r);
 	return n;
+}
+
+void ft__workers_each(bool (*match)(ft_worker_t *w, void *ctx),
+		      void (*act)(ft_worker_t *w, void *ctx), void *ctx)
+{
+	ft_worker_t *batch[32];
+	size_t n;
+	do {
+		n = ft__workers_collect(batch, 32, match, ctx);
+		for (size_t i = 0; i < n && i < 32; i++)
+			act(batch[i], ctx);
+	} while (n > 32);
 }
 
 void ft__registry_repair(void)
@@ -196,7 +203,7 @@ static ft_worker_t *dummy_create(void)
 	snprintf(w->name, sizeof(w->name), "Dummy-%u",
 		 ft__arena_seq_next(FT__SEQ_DUMMY));
 	ft__arena_publish(w, FT__TAG_WORKER);
-	add(w);
+	ft__worker_register(w);
 	pthread_setspecific(dummy_key, w);
 	ft__self = w;
 	return w;

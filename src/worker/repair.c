@@ -33,8 +33,9 @@ static bool orphaned(ft_worker_t *w, void *ctx)
 /* A thread died with its process.  A process is killed by its
  * parent-death signal, but maybe only after this pass: then watch it
  * until it dies (adopting it takes it off the orphans). */
-static void settle_orphan(ft_worker_t *w)
+static void settle_orphan(ft_worker_t *w, void *ctx)
 {
+	(void)ctx;
 	uint32_t id = __atomic_load_n(&w->ident, __ATOMIC_ACQUIRE);
 	if ((w->flags & W_IS_PROCESS) && ft__sys_tid_exists((pid_t)id)) {
 		int32_t none = 0;
@@ -48,19 +49,6 @@ static void settle_orphan(ft_worker_t *w)
 		ft__process_ended(w, -SIGKILL);
 	else
 		ft__worker_finish(w, -SIGKILL);
-}
-
-/* A batch at a time, outside the registry's lock (finishing may free a
- * record, which takes it): a settled record is no longer selected. */
-static void settle_orphans(void)
-{
-	ft_worker_t *batch[32];
-	size_t n;
-	do {
-		n = ft__workers_collect(batch, 32, orphaned, NULL);
-		for (size_t i = 0; i < n && i < 32; i++)
-			settle_orphan(batch[i]);
-	} while (n > 32);
 }
 
 void ft__process_ended(ft_worker_t *w, int code)
@@ -84,5 +72,7 @@ void ft__repair_dead_owners(void)
 	ft__lockword_repair(ft__arena_lockword(), 0);
 	ft__registry_repair();
 	ft__types_repair();
-	settle_orphans();
+	/* Outside the registry's lock: finishing may free a record, which
+	 * takes it.  A settled record is no longer selected. */
+	ft__workers_each(orphaned, settle_orphan, NULL);
 }

@@ -83,6 +83,11 @@ int ft__worker_release(ft_worker_t *w);
  * registry's lock: it may only read the record. */
 size_t ft__workers_collect(ft_worker_t **out, size_t cap,
 			   bool (*match)(ft_worker_t *w, void *ctx), void *ctx);
+/* Call @act on each record @match selects, a batch at a time, outside the
+ * registry's lock (@act may join, finish or free; it must leave the
+ * record no longer selected). */
+void ft__workers_each(bool (*match)(ft_worker_t *w, void *ctx),
+		      void (*act)(ft_worker_t *w, void *ctx), void *ctx);
 /* Free the registry's lock if its holder died (repair pass). */
 void ft__registry_repair(void);
 
