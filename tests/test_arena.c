@@ -230,3 +230,60 @@ Test(arena, freed_small_blocks_serve_other_sizes, .timeout = FT_TEST_TIMEOUT)
 		again++;
 	cr_assert_gt(again, n * 9 / 10, "%zu of %zu", again, n);
 }
+
+/* Freed neighbours merge (arena.c, 5): a 64 MiB arena filled with 1 MiB
+ * blocks, all but the last freed in an order that merges both ways,
+ * serves one block of half the arena; with the last freed too, the arena
+ * is back at its first carved size.  Was: freed large blocks served only
+ * requests no larger than themselves. */
+Test(arena, freed_neighbours_serve_one_larger_block, .timeout = FT_TEST_TIMEOUT)
+{
+	struct ft_config cfg = { .arena_size = 64 << 20 };
+	unsetenv("FREETHREADING_ARENA_SIZE");
+	cr_assert_eq(ft_init(&cfg), 0);
+	size_t used0 = ft__arena_used();
+	void *v[64];
+	size_t n = 0;
+	while (n < 64 && (v[n] = ft__arena_alloc(1 << 20)))
+		ft__arena_publish(v[n++], TAG_A);
+	cr_assert_gt(n, 50, "only %zu blocks of 1 MiB", n);
+	cr_assert_null(ft__arena_alloc(1 << 20), "the arena is full");
+	/* Odd ones first (each stays alone), then even ones (each merges
+	 * with the free blocks on both sides); the last block stays, so
+	 * the run is not at the top. */
+	for (size_t i = 1; i < n - 1; i += 2)
+		cr_assert_eq(ft__arena_free(v[i], TAG_A), 0);
+	for (size_t i = 0; i < n - 1; i += 2)
+		cr_assert_eq(ft__arena_free(v[i], TAG_A), 0);
+	void *big = ft__arena_alloc(32 << 20);
+	cr_assert_not_null(big, "32 MiB from %zu freed neighbours", n - 1);
+	ft__arena_publish(big, TAG_A);
+	cr_assert_eq(ft__arena_free(big, TAG_A), 0);
+	cr_assert_eq(ft__arena_free(v[n - 1], TAG_A), 0);
+	cr_assert_eq(ft__arena_used(), used0, "freed memory at the top goes back");
+}
+
+/* A walk that stands on an object freed and merged into its neighbour
+ * goes on with the object after it. */
+Test(arena, walk_goes_on_past_a_block_merged_away, .init = setup,
+     .timeout = FT_TEST_TIMEOUT)
+{
+	void *l[4];
+	for (int i = 0; i < 4; i++) {
+		l[i] = ft__arena_alloc(100 << 10);
+		cr_assert_not_null(l[i]);
+		ft__arena_publish(l[i], TAG_A);
+	}
+	uint32_t tag;
+	void *p = ft__arena_next(NULL, &tag);
+	while (p && p != l[1])
+		p = ft__arena_next(p, &tag);
+	cr_assert_eq(p, l[1], "the walk finds the second block");
+	/* l[1] goes on the free list, then l[0] absorbs it. */
+	cr_assert_eq(ft__arena_free(l[1], TAG_A), 0);
+	cr_assert_eq(ft__arena_free(l[0], TAG_A), 0);
+	cr_assert_eq(ft__arena_check(l[1], TAG_A), -EBADF);
+	p = ft__arena_next(p, &tag);
+	cr_assert_eq(p, l[2], "the walk goes on at the block after");
+	cr_assert_eq(tag, TAG_A);
+}

@@ -173,20 +173,32 @@ static struct block *block_at(uint64_t off)
  *
  * Invariants:
  * 1. Top-level blocks (large ones, slabs) tile [first, bump): each
- *    header's size is the step to the next.  They are split (take_large)
- *    but never merged, so a lock-free walker stands on a header at every
- *    step: a split writes the rest's header before it shrinks the block
- *    (release).
- * 2. A small block's header names its slab (in .size) and its class; the
- *    slab's `carved` (release) bounds the blocks a walker may read in it.
- *    A slab's region stays a top-level block whatever becomes of it.
- * 3. Every list step is one store, under the arena lock; a holder killed
- *    among them leaks a block or a slab, and breaks no list.  Counts
- *    (`used`) can only err high that way (a slab kept), or low for the
- *    block the dying allocator was taking (nobody holds it).
+ *    header's size (whole pages, at least one) is the step to the next.
+ *    They change only under the arena lock, and so do the walks
+ *    (ft__arena_next), which therefore always stand on a header.
+ *    Lock-free readers (handle checks, find_block) rely only on the
+ *    check field: a block that stops being one has it cleared (5).
+ * 2. A small block's header names its slab (in .size) and its class; a
+ *    slab's blocks below its `carved` are the ones a walker visits.  A
+ *    slab's region stays one top-level block until it is freed whole.
+ * 3. Every list and tiling step is one store, under the arena lock, made
+ *    in an order where a holder killed between two of them leaks a
+ *    block (tagged FREE, on no list) and breaks nothing: taking the lock
+ *    with EOWNERDEAD needs no repair.  Counts (`used`) can only err high
+ *    that way (a slab kept), or low for the block the dying allocator
+ *    was taking (nobody holds it).
  * 4. Freed large blocks (slabs included) give their pages back to the
  *    kernel (MADV_REMOVE: the memfd's pages themselves), all but the one
- *    holding the header, and their reuse does not touch them.
+ *    holding the header; PUNCHED in .size says all of those read zero,
+ *    so reuse need not touch (commit) them.
+ * 5. No two listed free blocks are neighbours: a freed block absorbs a
+ *    free block after it and is absorbed by one before it (the absorbed
+ *    header's check is cleared, then the tiling steps over it, then its
+ *    page is given back), and a free block that ends at bump lowers bump
+ *    instead (pages past its header given back first, its header page
+ *    after).  So after a burst the arena is one free block or none, and
+ *    the memory above bump reads zero but for the first page of what was
+ *    last returned, which carve zeroes.
  */
 #define PUNCHED 1u            /* in a large block's .size */
 #define SIZE_MASK (~(uint64_t)63)
@@ -218,13 +230,20 @@ static struct slab *slab_at(uint64_t blk_off)
 	return (struct slab *)(block_at(blk_off) + 1);
 }
 
-/* Give back the pages of a free large block but its header's (4). */
+/* Give the pages of [@off, @off + @len) back to the kernel; true when
+ * they read zero now.  Large blocks are page-aligned: the owner table
+ * before the first is whole pages, and so is every large block's size. */
+static bool punch(uint64_t off, uint64_t len)
+{
+	return len == 0 || madvise(base + off, len, MADV_REMOVE) == 0;
+}
+
+/* Give back the pages of a free large block but its header's (4).  Its
+ * freer's alone: on no list yet. */
 static void give_back(struct block *b)
 {
 	uint64_t bsize = block_size(b);
-	uintptr_t lo = ((uintptr_t)(b + 1) + PAGE - 1) & ~(PAGE - 1);
-	uintptr_t hi = ((uintptr_t)b + bsize) & ~(PAGE - 1);
-	if (hi > lo && madvise((void *)lo, hi - lo, MADV_REMOVE) == 0)
+	if (!(b->size & PUNCHED) && punch(offset_of(b) + PAGE, bsize - PAGE))
 		b->size = bsize | PUNCHED;
 }
 
@@ -256,6 +275,9 @@ static struct block *carve(uint64_t bsize)
 		return NULL;
 	uint64_t off = hdr->bump;
 	struct block *b = block_at(off);
+	/* The first page may hold what a block returned to the top left
+	 * there, if its giver died before giving the page back (5). */
+	memset(b, 0, PAGE);
 	b->cls = 0;
 	b->size = bsize;
 	b->check = off ^ CHECK_MAGIC;
@@ -450,13 +472,76 @@ static struct block *find_block(const void *obj)
 	return b;
 }
 
-/* A large block (or an emptied slab) back on the large list. */
+/* The link to the listed free block that starts at @start, or (with
+ * @start 0) the one that ends at @end; NULL if none (arena lock held). */
+static uint64_t *listed_free(uint64_t start, uint64_t end)
+{
+	for (uint64_t *link = &hdr->large_free; *link;
+	     link = &block_at(*link)->next_free) {
+		uint64_t off = *link;
+		if (start ? off == start : off + block_size(block_at(off)) == end)
+			return link;
+	}
+	return NULL;
+}
+
+/* Free @x, the block right after free @into, becomes part of it (arena
+ * lock held; neither on a list).  The order is (5)'s: a holder killed
+ * between the steps leaks @into, and nobody reads @x's header again. */
+static void absorb(struct block *into, struct block *x)
+{
+	uint64_t size = block_size(into) + block_size(x);
+	bool punched = (into->size & PUNCHED) && (x->size & PUNCHED);
+	x->check = 0;
+	/* Not PUNCHED until @x's header page reads zero too. */
+	ft__store_release(&into->size, size);
+	if (punched && punch(offset_of(x), PAGE))
+		ft__store_release(&into->size, size | PUNCHED);
+}
+
+/* Free @b, on no list, that ends at bump: give it back to the top (arena
+ * lock held); false if its pages could not be given back. */
+static bool return_to_top(struct block *b)
+{
+	uint64_t off = offset_of(b);
+	if (off + block_size(b) != hdr->bump)
+		return false;
+	give_back(b);
+	if (!(b->size & PUNCHED))
+		return false;
+	b->check = 0;
+	ft__store_release(&hdr->bump, off);
+	/* If this fails, carve zeroes the page. */
+	(void)punch(off, PAGE);
+	return true;
+}
+
+/* A large block (or an emptied slab), tagged FREE and on no list, back to
+ * the arena: merged with its free neighbours, then returned to the top or
+ * listed (5). */
 static void large_free(struct block *b)
 {
 	give_back(b);
 	arena_lock();
-	b->next_free = hdr->large_free;
-	hdr->large_free = offset_of(b);
+	uint64_t off = offset_of(b);
+	uint64_t *link = listed_free(off + block_size(b), 0);
+	if (link) {
+		struct block *next = block_at(*link);
+		*link = next->next_free;
+		absorb(b, next);
+	}
+	link = listed_free(0, off);
+	if (link) {
+		/* Off the list while it grows: a holder killed now leaks it. */
+		struct block *prev = block_at(*link);
+		*link = prev->next_free;
+		absorb(prev, b);
+		b = prev;
+	}
+	if (!return_to_top(b)) {
+		b->next_free = hdr->large_free;
+		hdr->large_free = offset_of(b);
+	}
 	arena_unlock();
 }
 
@@ -503,51 +588,58 @@ int ft__arena_free(void *obj, uint32_t tag)
 	return 0;
 }
 
-/* The first object at or after top-level offset @off: a large block, or
- * the first block of a slab (1, 2). */
-static void *walk_from(uint64_t off, uint32_t *tag)
+/* The first object whose header lies past @off, looking from the
+ * top-level block at @from (at or before it) on (arena lock held). */
+static void *first_past(uint64_t from, uint64_t off, uint32_t *tag)
 {
-	uint64_t end = ft__load_acquire(&hdr->bump);
-	while (off < end) {
-		struct block *b = block_at(off);
-		uint32_t t = ft__load_acquire(&b->tag);
-		if (t != FT__TAG_SLAB) {
-			*tag = t;
+	for (uint64_t o = from; o < hdr->bump; o += block_size(block_at(o))) {
+		struct block *b = block_at(o);
+		if (b->tag == FT__TAG_SLAB) {
+			struct slab *s = slab_at(o);
+			uint64_t stride = (uint64_t)1 << s->cls;
+			uint64_t first = offset_of(s) + SLAB_HDR;
+			uint64_t c = off < first ? first
+				   : first + ((off - first) / stride + 1) * stride;
+			if (c < s->carved) {
+				*tag = block_at(c)->tag;
+				return block_at(c) + 1;
+			}
+		} else if (o > off) {
+			*tag = b->tag;
 			return b + 1;
 		}
-		struct slab *s = (struct slab *)(b + 1);
-		uint64_t first = offset_of(s) + SLAB_HDR;
-		if (first < ft__load_acquire(&s->carved)) {
-			struct block *sb = block_at(first);
-			*tag = ft__load_acquire(&sb->tag);
-			return sb + 1;
-		}
-		/* Acquire pairs with a split's shrink (take_large). */
-		off += ft__load_acquire(&b->size) & SIZE_MASK;
 	}
 	return NULL;
 }
 
+/* Is @off the header of a top-level block (arena lock held)?  Blocks
+ * absorbed or returned to the top had their check cleared (5). */
+static bool top_level(uint64_t off)
+{
+	return off >= hdr->first && off < hdr->bump && !(off & (PAGE - 1)) &&
+	       block_at(off)->check == (off ^ CHECK_MAGIC) &&
+	       block_at(off)->cls == 0;
+}
+
 void *ft__arena_next(void *prev, uint32_t *tag)
 {
-	if (!prev)
-		return walk_from(hdr->first, tag);
-	struct block *pb = (struct block *)prev - 1;
-	uint64_t off = offset_of(pb);
-	if (pb->cls) {
-		/* A slab's block: the next one in the slab, or past it. */
-		uint64_t boff = pb->size;
-		struct slab *s = slab_at(boff);
-		uint64_t next = off + ((uint64_t)1 << pb->cls);
-		if (next < ft__load_acquire(&s->carved) && next < s->end) {
-			struct block *nb = block_at(next);
-			*tag = ft__load_acquire(&nb->tag);
-			return nb + 1;
-		}
-		return walk_from(boff + (ft__load_acquire(&block_at(boff)->size) &
-					 SIZE_MASK), tag);
+	arena_lock();
+	uint64_t off = 0, from = hdr->first;
+	if (prev) {
+		/* Look on from @prev's block, or its slab; if that is gone
+		 * (merged, returned, its slab freed), from the first block:
+		 * rare, and the walk stays whole. */
+		struct block *pb = (struct block *)prev - 1;
+		off = offset_of(pb);
+		bool small = pb->check == (off ^ CHECK_MAGIC) && pb->cls;
+		if (small && top_level(pb->size) && pb->size < off)
+			from = pb->size;
+		else if (!small && top_level(off))
+			from = off;
 	}
-	return walk_from(off + (ft__load_acquire(&pb->size) & SIZE_MASK), tag);
+	void *next = first_past(from, off, tag);
+	arena_unlock();
+	return next;
 }
 
 uint32_t *ft__arena_lockword(void)

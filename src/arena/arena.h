@@ -6,10 +6,9 @@
  * valid everywhere.  Pages are committed when touched.
  *
  * Objects are small blocks carved from slabs, or large blocks sized to
- * the page; nothing is ever merged, so the arena can be walked without a
- * lock (the supervisor does that to repair what a dead worker held; the
- * invariants are in arena.c).  Each block starts with a header naming
- * its type; handles point just past it.
+ * the page; free neighbours merge, and free memory at the top goes back
+ * below the bump offset (the invariants are in arena.c).  Each block
+ * starts with a header naming its type; handles point just past it.
  */
 #ifndef FT_ARENA_H
 #define FT_ARENA_H
@@ -134,7 +133,9 @@ static inline int ft__check_timed(const void *obj, uint32_t tag,
 int ft__arena_free(void *obj, uint32_t tag);
 
 /* Walk: the object after @prev (NULL: the first), with its tag in *@tag,
- * or NULL at the end.  Objects may come and go during the walk. */
+ * or NULL at the end.  Each step takes the arena lock (the caller must not
+ * hold it); objects may come and go between steps, and @prev may have
+ * been freed meanwhile: the walk goes on from where it stood. */
 void *ft__arena_next(void *prev, uint32_t *tag);
 
 /* The allocator's own owner word, for the supervisor's repair pass. */
