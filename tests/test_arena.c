@@ -287,3 +287,73 @@ Test(arena, walk_goes_on_past_a_block_merged_away, .init = setup,
 	cr_assert_eq(p, l[2], "the walk goes on at the block after");
 	cr_assert_eq(tag, TAG_A);
 }
+
+/* A process killed anywhere inside the allocator breaks nothing (arena.c,
+ * 3): a churning process worker is killed at a different point each
+ * round while this one churns too; after each, the allocator's
+ * invariants hold (ft__arena_verify), a walk ends, and every size can
+ * still be had. */
+#define CHURN_LIVE 16
+static const size_t churn_sizes[] = { 100, 5000, 70 << 10, 300 << 10,
+				      1200 << 10 };
+static int *churn_rounds;
+
+static void churn_step(void **live, unsigned *seed)
+{
+	int k = rand_r(seed) % CHURN_LIVE;
+	if (live[k]) {
+		cr_assert_eq(ft__arena_free(live[k], TAG_A), 0);
+		live[k] = NULL;
+	} else if ((live[k] = ft__arena_alloc(churn_sizes[rand_r(seed) % 5]))) {
+		ft__arena_publish(live[k], TAG_A);
+	}
+}
+
+static void churn(void *arg)
+{
+	unsigned seed = (unsigned)(uintptr_t)arg;
+	void *live[CHURN_LIVE] = { 0 };
+	for (int i = 1;; i++) {
+		churn_step(live, &seed);
+		__atomic_store_n(churn_rounds, i, __ATOMIC_RELEASE);
+	}
+}
+
+Test(arena, killed_inside_the_allocator_breaks_nothing, .init = setup,
+     .timeout = FT_TEST_TIMEOUT)
+{
+	ft_test_needs_processes();
+	churn_rounds = ft_test_shared(sizeof(*churn_rounds));
+	void *mine[CHURN_LIVE] = { 0 };
+	unsigned seed = 1;
+	for (unsigned r = 0; r < 40; r++) {
+		__atomic_store_n(churn_rounds, 0, __ATOMIC_RELEASE);
+		ft_worker_t *w = ft_worker_new(NULL, churn, (void *)(uintptr_t)(r + 7),
+					       FT_WORKER_PROCESS | FT_WORKER_DAEMON);
+		cr_assert_not_null(w);
+		cr_assert_eq(ft_worker_start(w), 0);
+		cr_assert(ft_test_await_int(churn_rounds, 1 + (int)(r * 37 % 200)),
+			  "round %u: the churn did not start", r);
+		/* Our own steps, concurrent with its, and a varying delay
+		 * before the kill. */
+		for (unsigned i = 0; i < (r % 8) * 20; i++)
+			churn_step(mine, &seed);
+		pid_t pid = (pid_t)ft_worker_ident(w);
+		cr_assert_gt(pid, 0);
+		cr_assert_eq(kill(pid, SIGKILL), 0);
+		cr_assert_eq(ft_worker_join(w, 20.0), 0, "round %u", r);
+		cr_assert_eq(ft_worker_free(w), 0);
+		cr_assert_eq(ft__arena_verify(), 0, "round %u", r);
+		uint32_t tag;
+		size_t n = 0;
+		for (void *p = ft__arena_next(NULL, &tag); p; p = ft__arena_next(p, &tag))
+			n++;
+		cr_assert_gt(n, 0);
+	}
+	for (int k = 0; k < CHURN_LIVE; k++)
+		if (mine[k])
+			cr_assert_eq(ft__arena_free(mine[k], TAG_A), 0);
+	cr_assert_eq(ft__arena_verify(), 0);
+	for (size_t i = 0; i < sizeof(churn_sizes) / sizeof(churn_sizes[0]); i++)
+		cr_assert_not_null(ft__arena_alloc(churn_sizes[i]));
+}

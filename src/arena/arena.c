@@ -642,6 +642,44 @@ void *ft__arena_next(void *prev, uint32_t *tag)
 	return next;
 }
 
+/* Is @off where a block of the tiling starts (arena lock held)? */
+static bool in_tiling(uint64_t off)
+{
+	uint64_t o = hdr->first;
+	while (o < off)
+		o += block_size(block_at(o));
+	return o == off;
+}
+
+int ft__arena_verify(void)
+{
+	arena_lock();
+	int broken = 0;
+	uint64_t o = hdr->first, blocks = 0;
+	while (!broken && o < hdr->bump) {
+		uint64_t size = block_size(block_at(o));
+		if (size < PAGE || (size & (PAGE - 1)) || !top_level(o))
+			broken = 1;
+		o += size;
+		blocks++;
+	}
+	if (!broken && o != hdr->bump)
+		broken = 1;
+	uint64_t listed = 0;
+	for (uint64_t off = hdr->large_free; !broken && off;
+	     off = block_at(off)->next_free) {
+		struct block *b = block_at(off);
+		if (++listed > blocks || !in_tiling(off) ||
+		    b->tag != FT__TAG_FREE)
+			broken = 3;
+		else if (listed_free(off + block_size(b), 0) ||
+			 off + block_size(b) == hdr->bump)
+			broken = 5;
+	}
+	arena_unlock();
+	return -broken;
+}
+
 uint32_t *ft__arena_lockword(void)
 {
 	return &hdr->lock;

@@ -138,6 +138,10 @@ int ft__arena_free(void *obj, uint32_t tag);
  * been freed meanwhile: the walk goes on from where it stood. */
 void *ft__arena_next(void *prev, uint32_t *tag);
 
+/* Check the allocator's invariants (arena.c) under its lock: 0, or minus
+ * the number of the first one found broken.  For tests. */
+int ft__arena_verify(void);
+
 /* The allocator's own owner word, for the supervisor's repair pass. */
 uint32_t *ft__arena_lockword(void);
 
