@@ -20,11 +20,13 @@ static void *noop_pthread(void *arg)
 	return arg;
 }
 
-/* ours: new + start + join + free, of a worker of the given kind. */
-static int spawn_join(uint64_t n, unsigned flags)
+/* ours: new + start + join + free, of a worker of the given kind
+ * running @fn. */
+static int spawn_join_fn(uint64_t n, unsigned flags, ft_target_fn fn,
+			 void *arg)
 {
 	for (uint64_t i = 0; i < n; i++) {
-		ft_worker_t *w = ft_worker_new(NULL, noop, NULL, flags);
+		ft_worker_t *w = ft_worker_new(NULL, fn, arg, flags);
 		if (!w)
 			fail("ft_worker_new", -errno);
 		int r = ft_worker_start(w);
@@ -46,6 +48,20 @@ static int spawn_join(uint64_t n, unsigned flags)
 	return 0;
 }
 
+/* A worker that takes and lets go a Lock: its process then may own
+ * words, and its end may need repair. */
+static void take_lock(void *arg)
+{
+	ft_lock_t *l = arg;
+	if (ft_lock_acquire(l, FT_FOREVER) == 0)
+		ft_lock_release(l);
+}
+
+static int spawn_join(uint64_t n, unsigned flags)
+{
+	return spawn_join_fn(n, flags, noop, NULL);
+}
+
 static int ours_spawn_thread(void *ctx, uint64_t n)
 {
 	(void)ctx;
@@ -56,6 +72,15 @@ static int ours_spawn_process(void *ctx, uint64_t n)
 {
 	(void)ctx;
 	return spawn_join(n, FT_WORKER_PROCESS);
+}
+
+static int ours_spawn_process_lock(void *ctx, uint64_t n)
+{
+	(void)ctx;
+	static ft_lock_t *lock;
+	if (!lock && !(lock = ft_lock_new()))
+		fail("ft_lock_new", -errno);
+	return spawn_join_fn(n, FT_WORKER_PROCESS, take_lock, lock);
 }
 
 static int base_spawn_thread(void *ctx, uint64_t n)
@@ -157,6 +182,21 @@ const struct bench_case spawn_cases[] = {
 		.rows = { {
 			.name = "spawn+join process, 1M objects",
 			.baseline_name = "ours, no other objects in the arena",
+			.a = 0, .b = 1,
+			.metric = NS_PER_OP, .dir = AT_MOST, .goal = 1.1,
+		} },
+	},
+	{
+		.name = "spawn+join process taking a Lock, 1M objects",
+		.n_sides = 2, .n_rows = 1,
+		.sides = {
+			{ .label = "crowded", .run = ours_spawn_process_lock,
+			  .before = crowd_fill, .after = crowd_empty },
+			{ .label = "empty", .run = ours_spawn_process_lock },
+		},
+		.rows = { {
+			.name = "spawn+join process taking a Lock, 1M objects",
+			.baseline_name = "the same, no other objects in the arena",
 			.a = 0, .b = 1,
 			.metric = NS_PER_OP, .dir = AT_MOST, .goal = 1.1,
 		} },

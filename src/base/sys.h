@@ -8,6 +8,7 @@
 #define FT_SYS_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -151,28 +152,59 @@ static inline pid_t ft__sys_gettid(void)
 	return (pid_t)syscall(SYS_gettid);
 }
 
-/* The state letter /proc/<@tid>/stat shows ('R', 'S', 'Z', ...), 0 if
- * the thread is gone, -1 if /proc cannot tell. */
-static inline int ft__sys_tid_state(pid_t tid)
+/* The fields of /proc/<@tid>/stat (0: this process) from the state on,
+ * read into @buf (512 bytes); NULL with *@gone set if the thread is gone,
+ * NULL alone if /proc cannot tell. */
+static inline const char *ft__sys_stat(pid_t tid, char *buf, bool *gone)
 {
-	char path[48], buf[512];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)tid);
+	char path[48];
+	if (tid)
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)tid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/stat");
+	*gone = false;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -1;
+	if (fd < 0) {
+		*gone = errno == ENOENT;
+		return NULL;
+	}
 	ssize_t n;
 	do
-		n = read(fd, buf, sizeof(buf) - 1);
+		n = read(fd, buf, 511);
 	while (n < 0 && errno == EINTR);
 	close(fd);
 	if (n <= 0)
-		return -1;
+		return NULL;
 	buf[n] = '\0';
 	/* "pid (comm) S ...": the comm may hold ')' itself. */
 	const char *p = strrchr(buf, ')');
 	if (!p || p[1] != ' ' || !p[2])
+		return NULL;
+	return p + 2;
+}
+
+/* The state letter /proc/<@tid>/stat shows ('R', 'S', 'Z', ...), 0 if
+ * the thread is gone, -1 if /proc cannot tell. */
+static inline int ft__sys_tid_state(pid_t tid)
+{
+	char buf[512];
+	bool gone;
+	const char *f = ft__sys_stat(tid, buf, &gone);
+	return f ? (unsigned char)f[0] : gone ? 0 : -1;
+}
+
+/* How many threads this process has (field 20 of /proc/self/stat), -1 if
+ * /proc cannot tell. */
+static inline long ft__sys_thread_count(void)
+{
+	char buf[512];
+	bool gone;
+	long n;
+	const char *f = ft__sys_stat(0, buf, &gone);
+	if (!f || sscanf(f, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u "
+			 "%*u %*d %*d %*d %*d %ld", &n) != 1)
 		return -1;
-	return (unsigned char)p[2];
+	return n;
 }
 
 /* Whether thread @tid is on a CPU or waiting for one: 1 if so (state R),

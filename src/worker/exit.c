@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include "arena/arena.h"
+#include "base/sys.h"
 #include "runtime/runtime.h"
 #include "worker/worker.h"
 
@@ -39,17 +40,33 @@ static void end(ft_worker_t *w, void *ctx)
 	ft__join(w, NULL);
 }
 
+/*
+ * A process worker ending here (its target returned, or it called exit())
+ * as its only thread was inside no call of ours: a word it still holds
+ * was left by a callback (a barrier's action) or by choice, and its
+ * holder's end is known (owner.h, 1).  What only the arena walk repairs
+ * (a queue's wake or bias left mid-call) cannot be there, so its reaper
+ * skips the walk (repair.c).  Another thread still running, _exit() and
+ * exit() from a signal handler (not async-signal-safe) leave no note.
+ */
+static void note_clean_end(void)
+{
+	ft_worker_t *w = ft__process_record;
+	if (w && ft__sys_thread_count() == 1)
+		__atomic_fetch_or(&w->flags, W_CLEAN_END, __ATOMIC_RELAXED);
+}
+
 void ft__workers_shutdown(void)
 {
 	if (ft__load_acquire(&ft__init_state) != 1)
 		return;
 
-	if (!ft__workers_started)
-		return; /* none of ours to join or kill */
-
-	struct whose o = { getpid(), false, 0 };
-	ft__workers_each(ours, end, &o);
-	o.daemon_processes = true;
-	o.sig = SIGKILL;
-	ft__workers_each(ours, end, &o);
+	if (ft__workers_started) {
+		struct whose o = { getpid(), false, 0 };
+		ft__workers_each(ours, end, &o);
+		o.daemon_processes = true;
+		o.sig = SIGKILL;
+		ft__workers_each(ours, end, &o);
+	}
+	note_clean_end();
 }

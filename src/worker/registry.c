@@ -141,6 +141,9 @@ void ft__registry_repair(void)
 static void after_fork_child(void)
 {
 	ft__workers_started = false;
+	/* A child of the program's own fork() is no worker of ours (a
+	 * process worker's own child sets it after this). */
+	ft__process_record = NULL;
 	ft__supervisor_after_fork();
 }
 

@@ -5,8 +5,9 @@
  * and worker records of processes that died with nobody left to reap them
  * (their creator died too).  Owner words: one walk of the arena, each
  * object handed to its type's repair hook (type.h).  Worker records: the
- * registry.  Run only after the death of a process that noted it may have
- * left something (W_MAY_OWN).
+ * registry.  Run only after the end of a process that noted it may have
+ * left something (W_MAY_OWN), and the walk only if the process died or
+ * did not note a clean end (W_CLEAN_END, exit.c).
  */
 #include <signal.h>
 
@@ -60,18 +61,23 @@ void ft__process_ended(ft_worker_t *w, int code)
 	 * detached record frees it, which takes the arena lock the dead
 	 * child may have held. */
 	uint32_t owner = w->owner_process;
+	uint32_t flags = __atomic_load_n(&w->flags, __ATOMIC_RELAXED);
 	ft__owner_process_end(owner, code < 0);
-	if (__atomic_load_n(&w->flags, __ATOMIC_RELAXED) & W_MAY_OWN)
-		ft__repair_dead_owners();
+	/* An end the process noted as clean left only words whose holder
+	 * ended (owner.h, 1), which every taker judges itself: no walk.
+	 * A death (even after the note) leaves DIED words to mark. */
+	if (flags & W_MAY_OWN)
+		ft__repair_dead_owners(code < 0 || !(flags & W_CLEAN_END));
 	ft__owner_process_retire(owner);
 	ft__worker_finish(w, code);
 }
 
-void ft__repair_dead_owners(void)
+void ft__repair_dead_owners(bool walk)
 {
 	ft__lockword_repair(ft__arena_lockword(), 0);
 	ft__registry_repair();
-	ft__types_repair();
+	if (walk)
+		ft__types_repair();
 	/* Outside the registry's lock: finishing may free a record, which
 	 * takes it.  A settled record is no longer selected. */
 	ft__workers_each(orphaned, settle_orphan, NULL);

@@ -13,13 +13,13 @@
 
 #include "worker/worker.h"
 
-bool ft__in_process_worker;
+ft_worker_t *ft__process_record;
 
 #ifdef __SANITIZE_ADDRESS__
 int __lsan_is_turned_off(void) __attribute__((visibility("default")));
 
 int __lsan_is_turned_off(void)
 {
-	return ft__in_process_worker;
+	return ft__process_record != NULL;
 }
 #endif

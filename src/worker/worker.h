@@ -37,6 +37,9 @@
 /* Set by a process worker itself once it has taken an owner word or
  * started a worker (ft__note_may_own): its reaper repairs only then. */
 #define W_MAY_OWN    0x800u
+/* Set by a process worker ending through its target's return or exit()
+ * as its only thread (exit.c): its reaper need not walk the arena. */
+#define W_CLEAN_END  0x1000u
 
 /* ident while a just-started thread has not published its tid yet, and
  * someone sleeps waiting for it. */
@@ -64,8 +67,9 @@ static inline uint32_t ft__worker_phase(const ft_worker_t *w)
 /* The record of the calling worker (TLS), or NULL if none yet. */
 extern FT__TLS ft_worker_t *ft__self;
 
-/* True in a process worker's child, from fork on (sanitizer.c). */
-extern bool ft__in_process_worker;
+/* In a process worker's child, from fork on, its own record; else NULL
+ * (sanitizer.c). */
+extern ft_worker_t *ft__process_record;
 /* This process has started a worker (so its exit has some to join). */
 extern bool ft__workers_started;
 /* Process worker @w has ended with @code (reaped, or known gone): end
@@ -127,8 +131,10 @@ void ft__supervise_orphan(ft_worker_t *w, pid_t pid);
 /* Reset per-process supervisor state in a forked child. */
 void ft__supervisor_after_fork(void);
 
-/* After any process worker ended: free owner words whose holder is gone. */
-void ft__repair_dead_owners(void);
+/* After a process worker that may have owned something ended: free owner
+ * words whose holder is gone (@walk: walk the arena for them) and settle
+ * the records of workers orphaned with it. */
+void ft__repair_dead_owners(bool walk);
 
 /* What a worker does as it ends normally: join its non-daemon children,
  * kill its daemon process children (exit.c).  Also the atexit handler. */

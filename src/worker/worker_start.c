@@ -99,7 +99,7 @@ static _Noreturn void process_main(ft_worker_t *w, pid_t parent,
 	 * thread's signal mask, not the supervisor's all-blocked one. */
 	if (mask)
 		pthread_sigmask(SIG_SETMASK, mask, NULL);
-	ft__in_process_worker = true;
+	ft__process_record = w;
 	ft__self = w;
 	/* The slot our reaper reports the end of (atfork reset ours). */
 	ft__owner_process_adopt(w->owner_process);
