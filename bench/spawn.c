@@ -10,9 +10,10 @@
 
 #include "harness.h"
 
-static void noop(void *arg)
+static int noop(void *arg)
 {
 	(void)arg;
+	return 0;
 }
 
 static void *noop_pthread(void *arg)
@@ -50,11 +51,13 @@ static int spawn_join_fn(uint64_t n, unsigned flags, ft_target_fn fn,
 
 /* A worker that takes and lets go a Lock: its process then may own
  * words, and its end may need repair. */
-static void take_lock(void *arg)
+static int take_lock(void *arg)
 {
 	ft_lock_t *l = arg;
-	if (ft_lock_acquire(l, FT_FOREVER) == 0)
-		ft_lock_release(l);
+	int r = ft_lock_acquire(l, FT_FOREVER);
+	if (r == 0)
+		r = ft_lock_release(l);
+	return r < 0 ? 1 : 0;
 }
 
 static int spawn_join(uint64_t n, unsigned flags)

@@ -3,10 +3,10 @@
  * libfreethreading — one API for parallel workers that are threads or
  * processes.
  *
- * Every object (worker, and later lock, queue, ...) lives in one shared
- * arena: an anonymous MAP_SHARED mapping made on first use, before any
- * worker exists, so a handle is valid in every worker of the program,
- * whichever backend runs it.
+ * Every object (worker, lock, semaphore, condition, event, barrier,
+ * queue) lives in one shared arena: a MAP_SHARED mapping of a memfd made
+ * on first use, before any worker exists, so a handle is valid in every
+ * worker of the program, whichever backend runs it.
  *
  * Conventions (see freethreading(7)):
  *   - calls that can fail return 0 (or a non-negative count) on success and
@@ -38,6 +38,12 @@ extern "C" {
 #define FT_API __attribute__((visibility("default")))
 #else
 #define FT_API
+#endif
+
+#if defined(__GNUC__)
+#define FT_NORETURN __attribute__((__noreturn__))
+#else
+#define FT_NORETURN
 #endif
 
 /* Wait forever: pass as any timeout.  The only negative timeout that
@@ -127,8 +133,14 @@ FT_API int ft_runtime_info(struct ft_runtime_info *info);
 
 typedef struct ft_worker ft_worker_t;
 
-/* A worker's body.  Its return ends the worker (exit code 0). */
-typedef void (*ft_target_fn)(void *arg);
+/*
+ * A worker's body.  Its return ends the worker with that exit code, as
+ * ft_worker_exit(code) would, under either backend.
+ */
+typedef int (*ft_target_fn)(void *arg);
+
+/* A body that returns nothing ends its worker with exit code 0. */
+typedef void (*ft_void_target_fn)(void *arg);
 
 /* Flags for ft_worker_new(). */
 #define FT_WORKER_DAEMON  0x1u /* not joined at exit; a process is killed */
@@ -148,6 +160,25 @@ typedef void (*ft_target_fn)(void *arg);
  */
 FT_API ft_worker_t *ft_worker_new(const char *name, ft_target_fn target,
 				  void *arg, unsigned flags);
+
+/* ft_worker_new for a body that returns nothing (exit code 0). */
+FT_API ft_worker_t *ft_worker_new_void(const char *name,
+				       ft_void_target_fn target, void *arg,
+				       unsigned flags);
+
+/*
+ * In C11 and later, ft_worker_new takes either form of body: a void one
+ * is passed on to ft_worker_new_void (chosen at compile time by its type).
+ * In C++ an overload does the same.  Before C11, call
+ * ft_worker_new_void yourself.
+ */
+#if !defined(__cplusplus) && defined(__STDC_VERSION__) && \
+	__STDC_VERSION__ >= 201112L
+#define ft_worker_new(name, target, arg, flags)                           \
+	_Generic((target),                                                 \
+		 ft_void_target_fn: ft_worker_new_void,                    \
+		 default: ft_worker_new)(name, target, arg, flags)
+#endif
 
 /*
  * Start the worker.  stdio is flushed first, so a process worker never
@@ -209,13 +240,76 @@ FT_API long ft_worker_ident(ft_worker_t *w);
 #define FT_EXITCODE_UNKNOWN (-256)
 
 /*
- * How the worker ended.  On 0, *@code is the process exit status (0..255),
- * or minus the signal number that killed it, or FT_EXITCODE_UNKNOWN; a
- * thread worker, or a process worker whose target returned, ends with 0.
- * Returns -EAGAIN while it runs, -EINVAL before start or for NULL @code,
- * -EBADF.
+ * How the worker ended.  On 0, *@code is its exit code (0..255: what its
+ * target returned or passed to ft_worker_exit, or a process worker's
+ * exit() status, each taken & 0377 as exit(3) does, the same under both
+ * backends; 0 for a void target), or minus the signal number that killed
+ * a process worker, or FT_EXITCODE_UNKNOWN.  Returns -EAGAIN while it
+ * runs, -EINVAL before start or for NULL @code, -EBADF.
  */
 FT_API int ft_worker_exitcode(ft_worker_t *w, int *code);
+
+/*
+ * End the calling worker with exit code @code & 0377, as if its target
+ * had returned @code, under either backend.  In a thread worker the
+ * thread ends (pthread_exit: its cleanup handlers and thread-specific
+ * destructors run).  In a process worker, as at its target's return, the
+ * non-daemon workers it started are joined, its daemon process workers
+ * killed, stdio flushed, and the process ends without running atexit(3)
+ * handlers, which it inherited from its parent and are not its own.  In
+ * the main worker it is exit(@code): the program ends.  In a thread the
+ * library did not start it ends that thread.
+ *
+ * Plain exit() differs by backend: in a process worker it ends that
+ * worker with the status (running the atexit handlers it inherited); in a
+ * thread worker it ends the whole program, as in any thread.  Use
+ * ft_worker_exit, or return a code, to stay backend-neutral.
+ */
+FT_API FT_NORETURN void ft_worker_exit(int code);
+
+/*
+ * Stop a process worker: ft_worker_terminate sends SIGTERM (its handler,
+ * if it set one, runs), ft_worker_kill SIGKILL.  The signal goes through
+ * the worker's pidfd (by pid only where the kernel has no pidfds, while
+ * the record says it runs), so a pid reused after the worker ended is
+ * never hit.  It then ends as signalled: ft_worker_exitcode gives
+ * -SIGTERM or -SIGKILL (unless it handled SIGTERM and exited).  Locks it
+ * held are recovered as for any dead holder (-EOWNERDEAD).
+ * Returns 0 (also when the worker has already ended, as Python does),
+ * -EOPNOTSUPP for a thread worker (a thread cannot be stopped safely from
+ * outside: it may hold malloc's or stdio's locks, and the process's
+ * state would be left half-changed; have it check an Event instead),
+ * -ECHILD when called from a process other than the one that started the
+ * worker (only it holds the pidfd), -EINVAL before start, -EBADF.
+ */
+FT_API int ft_worker_terminate(ft_worker_t *w);
+FT_API int ft_worker_kill(ft_worker_t *w);
+
+/* Modes of ft_worker_wait (and, later, of waits over futures). */
+#define FT_FIRST_COMPLETED 1 /* return when any has ended */
+#define FT_FIRST_EXCEPTION 2 /* ... any has ended with a non-zero code */
+#define FT_ALL_COMPLETED   3 /* return when all have ended */
+
+/*
+ * Wait until workers of the set @workers[0..@n) have ended, as @mode
+ * says, or @timeout passes (Python's multiprocessing.connection.wait on
+ * sentinels, and concurrent.futures.wait's modes): FT_FIRST_COMPLETED
+ * returns once any has ended; FT_FIRST_EXCEPTION once any has ended with
+ * a non-zero exit code (or a signal), or all have ended; FT_ALL_COMPLETED
+ * once all have.  One sleep covers the whole set (futex_waitv or
+ * io_uring's FUTEX_WAITV over the workers' state words; a set of more
+ * than 128 sleeps on a word every worker's end bumps).
+ *
+ * Returns how many of the set have ended (a worker named twice counts
+ * twice), and, if @ended is not NULL, sets @ended[i] to whether
+ * @workers[i] has.  Running out of time is not an error: the count is
+ * then below what @mode asked for (timeout 0 just looks).  Errors:
+ * -EINVAL for a bad @mode, @workers NULL with @n > 0, a NaN timeout or a
+ * worker never started; -EBADF for a bad handle.  @n may be 0 (returns 0
+ * at once).
+ */
+FT_API int ft_worker_wait(ft_worker_t *const *workers, size_t n, int mode,
+			  double timeout, bool *ended);
 
 /*
  * Release the handle.  A running worker is detached: it runs on and its
@@ -594,6 +688,13 @@ FT_API int ft_simple_queue_empty(ft_simple_queue_t *q);
 FT_API int ft_simple_queue_free(ft_simple_queue_t *q);
 
 #ifdef __cplusplus
+}
+
+/* The void form of a worker body (see ft_worker_new). */
+inline ft_worker_t *ft_worker_new(const char *name, ft_void_target_fn target,
+				  void *arg, unsigned flags)
+{
+	return ft_worker_new_void(name, target, arg, flags);
 }
 #endif
 #endif /* FREETHREADING_H */

@@ -72,6 +72,11 @@ run ok  semaphore
 run bug semaphore BROKEN=1
 run ok  event
 run bug event BROKEN=1
+# ft_worker_wait: state words (futex_waitv) and the ends word.
+run ok  worker_wait
+run ok  worker_wait ALL=1
+run bug worker_wait BROKEN=1
+run bug worker_wait BROKEN=2
 # Queue marks, pass-on, growth: 2 producers, 2 consumers unless said.
 run ok  queue_wake K=1 MAXSIZE=1
 run ok  queue_wake K=1 MAXSIZE=0

@@ -156,14 +156,17 @@ static inline void ft_test_await_blocked(ft_worker_t *w, const int *done)
 	}
 }
 
-/* Start a worker running @fn (thread or process by @flags and backend). */
-static inline ft_worker_t *ft_test_start(ft_target_fn fn, unsigned flags)
+/* Start a worker made by ft_worker_new (either form of body). */
+static inline ft_worker_t *ft_test_started(ft_worker_t *w)
 {
-	ft_worker_t *w = ft_worker_new(NULL, fn, NULL, flags);
 	cr_assert_not_null(w);
 	cr_assert_eq(ft_worker_start(w), 0);
 	return w;
 }
+
+/* Start a worker running @fn (thread or process by @flags and backend). */
+#define ft_test_start(fn, flags) \
+	ft_test_started(ft_worker_new(NULL, fn, NULL, flags))
 
 /* Join (deadlock guard 30 s) and free a worker. */
 static inline void ft_test_join(ft_worker_t *w)

@@ -443,29 +443,32 @@ Test(worker, ident_is_tid_or_pid, .timeout = FT_TEST_TIMEOUT)
 
 /* ---------------------------------------------------------------- exit status */
 
-static void body_return(void *arg) { (void)arg; }
-static void body_exit7(void *arg) { (void)arg; exit(7); }
-static void body_uexit255(void *arg) { (void)arg; _exit(255); }
-static void body_sigkill(void *arg) { (void)arg; raise(SIGKILL); }
-static void body_raise_segv(void *arg)
+static int body_return(void *arg) { (void)arg; return 0; }
+static int body_return9(void *arg) { (void)arg; return 9; }
+static int body_exit7(void *arg) { (void)arg; exit(7); }
+static int body_uexit255(void *arg) { (void)arg; _exit(255); }
+static int body_sigkill(void *arg) { (void)arg; raise(SIGKILL); return 0; }
+static int body_raise_segv(void *arg)
 {
 	(void)arg;
 	no_core(SIGSEGV);
 	raise(SIGSEGV);
+	return 0;
 }
 
 static int *volatile bad_ptr;
 
 /* The NULL store is the point: a real SIGSEGV, not a sanitizer report. */
 __attribute__((no_sanitize("undefined")))
-static void body_real_segv(void *arg)
+static int body_real_segv(void *arg)
 {
 	(void)arg;
 	no_core(SIGSEGV);
 	/* Through a volatile pointer: the compiler can't prove it NULL. */
 	*bad_ptr = 1;
+	return 0;
 }
-static void body_abort(void *arg)
+static int body_abort(void *arg)
 {
 	(void)arg;
 	no_core(SIGABRT);
@@ -483,6 +486,7 @@ Test(worker, process_exit_status, .timeout = FT_TEST_TIMEOUT)
 		const char *what;
 	} cases[] = {
 		{ body_return, 0, "return" },
+		{ body_return9, 9, "return 9" },
 		{ body_exit7, 7, "exit(7)" },
 		{ body_uexit255, 255, "_exit(255)" },
 		{ body_sigkill, -SIGKILL, "raise(SIGKILL)" },
@@ -521,14 +525,14 @@ Test(worker, process_exit_status, .timeout = FT_TEST_TIMEOUT)
 	}
 }
 
-Test(worker, thread_exit_status_is_zero, .timeout = FT_TEST_TIMEOUT)
+Test(worker, thread_exit_status_is_its_return, .timeout = FT_TEST_TIMEOUT)
 {
 	int code = 1234;
-	ft_worker_t *w = ft_worker_new(NULL, body_return, NULL, FT_WORKER_THREAD);
+	ft_worker_t *w = ft_worker_new(NULL, body_return9, NULL, FT_WORKER_THREAD);
 	cr_assert_eq(ft_worker_start(w), 0);
 	cr_assert_eq(ft_worker_join(w, FT_FOREVER), 0);
 	cr_assert_eq(ft_worker_exitcode(w, &code), 0);
-	cr_assert_eq(code, 0);
+	cr_assert_eq(code, 9);
 	cr_assert_eq(ft_worker_exitcode(w, NULL), -EINVAL);
 	ft_worker_free(w);
 }
@@ -1018,6 +1022,12 @@ static void expect_all_ebadf(ft_worker_t *w, const char *what)
 	cr_assert_eq(ft_worker_ident(w), -EBADF, "%s: ident", what);
 	cr_assert_eq(ft_worker_exitcode(w, &code), -EBADF, "%s: exitcode", what);
 	cr_assert_eq(code, 1234);
+	cr_assert_eq(ft_worker_terminate(w), -EBADF, "%s: terminate", what);
+	cr_assert_eq(ft_worker_kill(w), -EBADF, "%s: kill", what);
+	bool ended = true;
+	cr_assert_eq(ft_worker_wait(&w, 1, FT_ALL_COMPLETED, 0, &ended), -EBADF,
+		     "%s: wait", what);
+	cr_assert(ended, "%s: wait wrote @ended on error", what);
 	cr_assert_eq(ft_worker_free(w), -EBADF, "%s: free", what);
 }
 

@@ -29,7 +29,7 @@
 
 struct registry {
 	uint32_t lock;      /* owner word */
-	uint32_t pad;
+	uint32_t ends;      /* bumped as any worker ends (ft__worker_ends_word) */
 	ft_worker_t *head;
 	ft_worker_t *tail;
 	ft_worker_t *main;
@@ -56,6 +56,11 @@ static void rebuild(struct registry *r)
 		prev = w;
 	}
 	r->tail = prev;
+}
+
+uint32_t *ft__worker_ends_word(void)
+{
+	return &registry()->ends;
 }
 
 static struct registry *lock(void)

@@ -21,15 +21,16 @@ static int set_name(ft_worker_t *w, const char *name)
 	return 0;
 }
 
-FT_API ft_worker_t *ft_worker_new(const char *name, ft_target_fn target,
-				  void *arg, unsigned flags)
+static ft_worker_t *worker_new(const char *name, ft_target_fn target,
+			       ft_void_target_fn void_target, void *arg,
+			       unsigned flags)
 {
 	int r = ft__ensure_init();
 	if (r < 0) {
 		errno = -r;
 		return NULL;
 	}
-	if (!target || (flags & ~PUBLIC_FLAGS) ||
+	if ((!target && !void_target) || (flags & ~PUBLIC_FLAGS) ||
 	    ((flags & FT_WORKER_PROCESS) && (flags & FT_WORKER_THREAD))) {
 		errno = EINVAL;
 		return NULL;
@@ -43,6 +44,7 @@ FT_API ft_worker_t *ft_worker_new(const char *name, ft_target_fn target,
 		return NULL;
 	w->flags = flags;
 	w->target = target;
+	w->void_target = void_target;
 	w->arg = arg;
 	if (name)
 		set_name(w, name);
@@ -52,6 +54,20 @@ FT_API ft_worker_t *ft_worker_new(const char *name, ft_target_fn target,
 	ft__arena_publish(w, FT__TAG_WORKER);
 	ft__worker_register(w);
 	return w;
+}
+
+/* Parenthesised: the header's macro of this name picks the form. */
+FT_API ft_worker_t *(ft_worker_new)(const char *name, ft_target_fn target,
+				    void *arg, unsigned flags)
+{
+	return worker_new(name, target, NULL, arg, flags);
+}
+
+FT_API ft_worker_t *ft_worker_new_void(const char *name,
+				       ft_void_target_fn target, void *arg,
+				       unsigned flags)
+{
+	return worker_new(name, NULL, target, arg, flags);
 }
 
 FT_API const char *ft_worker_name(ft_worker_t *w)
@@ -148,6 +164,22 @@ FT_API int ft_worker_exitcode(ft_worker_t *w, int *code)
 	return 0;
 }
 
+/*
+ * Bump the ends word, after DONE is stored: a sleeper over a large set
+ * (worker_wait.c) marks ENDS_SLEEPERS and then looks at the set, so
+ * either it sees DONE, or its mark is in the value this exchange reads
+ * and it is woken (one word, one modification order).
+ */
+static void announce_end(void)
+{
+	uint32_t *ends = ft__worker_ends_word();
+	uint32_t v = ft__load_relaxed(ends);
+	while (!ft__cas_acq_rel(ends, &v, (v + 2) & ~ENDS_SLEEPERS))
+		;
+	if (v & ENDS_SLEEPERS)
+		ft__wake(ends, 0x7fffffff);
+}
+
 void ft__worker_finish(ft_worker_t *w, int code)
 {
 	uint32_t v = ft__load_relaxed(&w->state);
@@ -161,6 +193,7 @@ void ft__worker_finish(ft_worker_t *w, int code)
 			return;
 	if (v & W_SLEEPERS)
 		ft__wake(&w->state, 0x7fffffff);
+	announce_end();
 	if (v & W_DETACHED)
 		ft__worker_release(w);
 }

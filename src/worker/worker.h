@@ -52,7 +52,8 @@ struct ft_worker {
 	int32_t exitcode;
 	int32_t creator_pid;  /* the process that started it */
 	int32_t adopter;      /* process watching it since its creator died */
-	ft_target_fn target;
+	ft_target_fn target;           /* one of the two is set */
+	ft_void_target_fn void_target;
 	void *arg;
 	ft_worker_t *reg_next, *reg_prev; /* the registry (registry.c) */
 	uint32_t owner_process; /* a process worker's owner slot (owner.h) */
@@ -139,6 +140,25 @@ void ft__repair_dead_owners(bool walk);
 /* What a worker does as it ends normally: join its non-daemon children,
  * kill its daemon process children (exit.c).  Also the atexit handler. */
 void ft__workers_shutdown(void);
+
+/* Run @w's target: its exit code (0 for a void target). */
+static inline int ft__run_target(ft_worker_t *w)
+{
+	if (w->void_target) {
+		w->void_target(w->arg);
+		return 0;
+	}
+	return w->target(w->arg);
+}
+/* End the calling thread worker @w with @code (pthread_exit). */
+_Noreturn void ft__thread_exit(int code);
+/* End the calling process worker with @code, as its target's return
+ * does: join and kill what it started, flush stdio, _exit. */
+_Noreturn void ft__process_exit(int code);
+/* Bumped (and waited on) as any worker ends: the wake of ft_worker_wait
+ * over more workers than one futex_waitv takes (registry.c). */
+uint32_t *ft__worker_ends_word(void);
+#define ENDS_SLEEPERS 1u   /* bit 0: someone waits; the count is in steps of 2 */
 
 int ft__join(ft_worker_t *w, const struct timespec *abs);
 /* A thread worker of this process gone without its cleanup (killed alone

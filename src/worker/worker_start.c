@@ -36,13 +36,17 @@ static void publish_ident(ft_worker_t *w, uint32_t id)
 		ft__wake(&w->ident, 0x7fffffff);
 }
 
+/* The code a thread worker ends with: its target's return value, or
+ * what it passed to ft_worker_exit; 0 for pthread_exit or cancellation. */
+static FT__TLS int thread_exit_code;
+
 static void thread_finish(void *p)
 {
 	ft_worker_t *w = p;
 	/* Before joiners wake: a word it left held is judged by its end. */
 	ft__owner_thread_end();
 	ft__self = NULL;
-	ft__worker_finish(w, 0);
+	ft__worker_finish(w, thread_exit_code & 0377);
 }
 
 static void *thread_main(void *p)
@@ -54,9 +58,15 @@ static void *thread_main(void *p)
 	/* The cleanup handler also runs on pthread_exit() and cancellation,
 	 * so a joiner is released however the thread ends. */
 	pthread_cleanup_push(thread_finish, w);
-	w->target(w->arg);
+	thread_exit_code = ft__run_target(w);
 	pthread_cleanup_pop(1);
 	return NULL;
+}
+
+_Noreturn void ft__thread_exit(int code)
+{
+	thread_exit_code = code;
+	pthread_exit(NULL);
 }
 
 const char *ft__thread_spawn_path(void)
@@ -107,13 +117,17 @@ static _Noreturn void process_main(ft_worker_t *w, pid_t parent,
 	 * an owner word or started a worker. */
 	ft__death_note_bit = W_MAY_OWN;
 	ft__store_relaxed(&ft__death_note, &w->flags);
-	w->target(w->arg);
+	ft__process_exit(ft__run_target(w));
+}
+
+_Noreturn void ft__process_exit(int code)
+{
 	ft__self = NULL;
 	ft__workers_shutdown();
 	fflush(NULL);
 	/* _exit, not exit: the parent's atexit handlers are not ours to run
 	 * (a target that calls exit() runs them, as it chose to). */
-	_exit(0);
+	_exit(code & 0377);
 }
 
 int ft__spawn_process(ft_worker_t *w, const sigset_t *mask)
