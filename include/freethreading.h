@@ -614,9 +614,10 @@ FT_API ft_queue_t *ft_queue_new(int maxsize);
 
 /*
  * Copy @len bytes at @data in as one message; wait while the queue is
- * full.  0; -EAGAIN (timeout 0) or -ETIMEDOUT while full; -ENOMEM if the
- * message cannot fit in the arena (nothing is queued); -EINVAL for NULL
- * @data with @len > 0; -EBADF.
+ * full.  0; -EAGAIN (timeout 0) or -ETIMEDOUT while full; -ESHUTDOWN
+ * once the queue is shut down (also for a put waiting then; nothing is
+ * queued); -ENOMEM if the message cannot fit in the arena (nothing is
+ * queued); -EINVAL for NULL @data with @len > 0; -EBADF.
  */
 FT_API int ft_queue_put(ft_queue_t *q, const void *data, size_t len,
 			double timeout);
@@ -628,8 +629,9 @@ FT_API int ft_queue_put_nowait(ft_queue_t *q, const void *data, size_t len);
  * Take the oldest message into @buf (@cap bytes); *@len gets its length.
  * 0; -EMSGSIZE if it is longer than @cap: it stays queued and *@len says
  * how long it is (so a get with cap 0 asks the length); -EAGAIN (timeout
- * 0) or -ETIMEDOUT while empty; -EINVAL for a NULL @len or a NULL @buf
- * with @cap > 0; -EBADF.
+ * 0) or -ETIMEDOUT while empty; -ESHUTDOWN once the queue is shut down
+ * and empty (also for a get waiting then: nothing more can come);
+ * -EINVAL for a NULL @len or a NULL @buf with @cap > 0; -EBADF.
  */
 FT_API int ft_queue_get(ft_queue_t *q, void *buf, size_t cap, size_t *len,
 			double timeout);
@@ -663,8 +665,26 @@ FT_API int ft_queue_task_done(ft_queue_t *q);
 
 /* Wait until every message put has been marked done.  0, -EAGAIN
  * (timeout 0) or -ETIMEDOUT, -EINVAL/-EBADF.  A message taken by a worker
- * that died before marking it done is never done (as in Python). */
+ * that died before marking it done is never done (as in Python): see
+ * ft_queue_unfinished_tasks. */
 FT_API int ft_queue_join(ft_queue_t *q, double timeout);
+
+/* Messages put and not yet marked done (Python's unfinished_tasks): what
+ * ft_queue_join waits to see reach 0.  >= 0, or -EINVAL/-EBADF. */
+FT_API int ft_queue_unfinished_tasks(ft_queue_t *q);
+
+/*
+ * Shut the queue down (Python 3.13's Queue.shutdown): from now on every
+ * put, and every put waiting for room, returns -ESHUTDOWN; gets go on
+ * taking what is queued and return -ESHUTDOWN once it is empty (those
+ * waiting on an empty queue at once).  With @immediate, every queued
+ * message is also dropped and counted as a task done (at most as many as
+ * are unfinished), so gets return -ESHUTDOWN at once and a join returns
+ * when the tasks already taken are done.  A shutdown is for good; calling
+ * again does nothing more (an immediate call after a plain one drops what
+ * is left).  task_done and join work as before.  0, or -EINVAL/-EBADF.
+ */
+FT_API int ft_queue_shutdown(ft_queue_t *q, bool immediate);
 
 /* Free the queue and every message still in it.  0 or -EINVAL/-EBADF. */
 FT_API int ft_queue_free(ft_queue_t *q);
@@ -674,7 +694,8 @@ typedef struct ft_simple_queue ft_simple_queue_t;
 
 FT_API ft_simple_queue_t *ft_simple_queue_new(void);
 
-/* As ft_queue_put on an unbounded queue: 0, -ENOMEM, -EINVAL, -EBADF. */
+/* As ft_queue_put on an unbounded queue: 0, -ESHUTDOWN, -ENOMEM,
+ * -EINVAL, -EBADF. */
 FT_API int ft_simple_queue_put(ft_simple_queue_t *q, const void *data,
 			       size_t len);
 
@@ -682,9 +703,18 @@ FT_API int ft_simple_queue_put(ft_simple_queue_t *q, const void *data,
 FT_API int ft_simple_queue_get(ft_simple_queue_t *q, void *buf, size_t cap,
 			       size_t *len, double timeout);
 
+/* As ft_queue_get_alloc. */
+FT_API int ft_simple_queue_get_alloc(ft_simple_queue_t *q, void **out,
+				     size_t *len, double timeout);
+
+/* As ft_queue_shutdown (with no task accounting: @immediate drops what is
+ * queued).  Python's SimpleQueue has no shutdown; its Queue's is kept. */
+FT_API int ft_simple_queue_shutdown(ft_simple_queue_t *q, bool immediate);
+
 /* 1 if empty, 0 if not, or -EINVAL/-EBADF. */
 FT_API int ft_simple_queue_empty(ft_simple_queue_t *q);
 
+/* Free the queue and every message still in it.  0 or -EINVAL/-EBADF. */
 FT_API int ft_simple_queue_free(ft_simple_queue_t *q);
 
 #ifdef __cplusplus

@@ -69,6 +69,12 @@ FT_API int ft_queue_full(ft_queue_t *q)
 	return q->maxsize > 0 && ft__queue_count(q) >= (uint32_t)q->maxsize;
 }
 
+FT_API int ft_queue_shutdown(ft_queue_t *q, bool immediate)
+{
+	int r = ft__check(q, FT__TAG_QUEUE);
+	return r < 0 ? r : ft__queue_shutdown(q, immediate);
+}
+
 FT_API int ft_queue_free(ft_queue_t *q)
 {
 	return ft__queue_free(q, FT__TAG_QUEUE);

@@ -15,6 +15,7 @@
  *  Q2. FIFO across producers follows from put_lock (and the bias: one
  *      producer), across consumers from get_lock.
  *  Q3. A call never waits holding its side's lock (wake.c lets it go).
+ *  Shutdown: S1-S3 in shutdown.c.
  */
 #include <errno.h>
 #include <limits.h>
@@ -56,6 +57,8 @@ int ft__queue_put(ft_queue_t *q, const void *data, size_t len,
 	    (len >= FT__ARENA_MIN_SIZE / 2 &&
 	     ft__footprint(len) > ft__arena_size()))
 		return -ENOMEM;
+	if (ft__queue_is_shut(q))
+		return -ESHUTDOWN;
 	uint64_t need = ft__footprint(len);
 	uint32_t tid = ft__tid();
 	if (ft__bias_is(q, tid) && ft__bias_put(q, tid, data, len, need))
@@ -66,7 +69,14 @@ int ft__queue_put(ft_queue_t *q, const void *data, size_t len,
 		return e == -ETIMEDOUT && ft__deadline_now(d) ? -EAGAIN : e;
 	uint64_t t = ft__load_relaxed(&q->tail.word);
 	bool waited = false;
-	while (ft__queue_full_at(q, t)) {
+	for (;;) {
+		/* S1: under put_lock, the flag is final for this put. */
+		if (ft__queue_is_shut(q)) {
+			ft__lockword_release(&q->put_lock);
+			return -ESHUTDOWN;
+		}
+		if (!ft__queue_full_at(q, t))
+			break;
 		if (ft__deadline_now(d)) {
 			ft__lockword_release(&q->put_lock);
 			return -EAGAIN;
@@ -82,7 +92,7 @@ int ft__queue_put(ft_queue_t *q, const void *data, size_t len,
 			return u;
 		}
 		t = ft__load_relaxed(&q->tail.word);
-		if (e < 0 && ft__queue_full_at(q, t)) {
+		if (e < 0 && ft__queue_full_at(q, t) && !ft__queue_is_shut(q)) {
 			ft__lockword_release(&q->put_lock);
 			return e;
 		}
@@ -136,6 +146,13 @@ int ft__queue_get(ft_queue_t *q, void *buf, size_t cap, size_t *len,
 	uint64_t h = ft__load_relaxed(&q->head.word);
 	bool waited = false;
 	while (empty_at(q, h)) {
+		/* S2: shut down and empty: nothing more can come.  The tail
+		 * is looked at again after the flag, whose acquire makes
+		 * every put before the shutdown visible. */
+		if (ft__queue_is_shut(q) && empty_at(q, h)) {
+			ft__lockword_release(&q->get_lock);
+			return -ESHUTDOWN;
+		}
 		if (ft__deadline_now(d)) {
 			ft__lockword_release(&q->get_lock);
 			return -EAGAIN;
@@ -146,7 +163,7 @@ int ft__queue_get(ft_queue_t *q, void *buf, size_t cap, size_t *len,
 		waited = true;
 		(void)ft__lockword_acquire(&q->get_lock, ft__owner(), NULL);
 		h = ft__load_relaxed(&q->head.word);
-		if (e < 0 && empty_at(q, h)) {
+		if (e < 0 && empty_at(q, h) && !ft__queue_is_shut(q)) {
 			ft__lockword_release(&q->get_lock);
 			return e;
 		}

@@ -9,6 +9,7 @@
  *   bias.c          the producer bias: puts without put_lock
  *   queue.c         put and get, built from the three above
  *   tasks.c         Queue's task accounting (task_done, join)
+ *   shutdown.c      shutting a queue down, draining it
  *   api.c           Queue's public calls
  *   simple_queue.c  SimpleQueue's public calls
  *
@@ -107,7 +108,8 @@ struct ft_queue {
 	 * this line holds the arena's block header too, which every call
 	 * reads for its handle check, so nothing hot may be written here. */
 	int32_t maxsize;       /* messages; <= 0 unbounded */
-	uint32_t unused;
+	uint32_t shutdown;     /* 0, then 1 for good (shutdown.c); sleepers
+				  of either side also sleep on it */
 	struct ft__ring *ring;
 	char pad_ro[FT__QUEUE_GROUP - 16];
 
@@ -249,6 +251,17 @@ int ft__bias_for_sleeper(ft_queue_t *q, struct ft__deadline *d);
 
 /* The repair pass: the bias state of dead producers. */
 void ft__bias_repair(ft_queue_t *q);
+
+/* ----------------------------------------------------------- shutdown.c */
+
+/* Whether the queue is shut down.  Acquire: a shutdown's puts (those
+ * before it, S1) are visible to a caller that sees it. */
+static inline bool ft__queue_is_shut(ft_queue_t *q)
+{
+	return ft__load_acquire(&q->shutdown) != 0;
+}
+
+int ft__queue_shutdown(ft_queue_t *q, bool immediate);
 
 /* -------------------------------------------------------------- queue.c */
 

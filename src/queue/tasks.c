@@ -38,6 +38,17 @@ FT_API int ft_queue_task_done(ft_queue_t *q)
 	return 0;
 }
 
+FT_API int ft_queue_unfinished_tasks(ft_queue_t *q)
+{
+	int r = ft__check(q, FT__TAG_QUEUE);
+	if (r < 0)
+		return r;
+	/* Done first: the tail read after it is at least as new, so the
+	 * count never goes below 0. */
+	uint32_t done = ft__load_seq_cst(&q->done);
+	return (int)unfinished(q, done);
+}
+
 FT_API int ft_queue_join(ft_queue_t *q, double timeout)
 {
 	struct ft__deadline d;

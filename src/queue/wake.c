@@ -102,8 +102,16 @@ int ft__queue_wait_on(ft_queue_t *q, uint32_t *lock, union ft__queue_pos *at,
 	uint64_t v = ft__load_acquire(&at->word);
 	if (r == 0 && ft__pos_msgs(v) == seen) {
 		v = mark_sleeper(at, v);
+		/* S3: on the shutdown word too, so a shutdown wakes us
+		 * whenever it comes (futex_waitv checks both words). */
+		struct ft__wait_word w[2] = {
+			{ ft__pos_futex(at), (uint32_t)v },
+			{ &q->shutdown, 0 },
+		};
 		if (ft__pos_msgs(v) == seen)
-			r = ft__wait(ft__pos_futex(at), (uint32_t)v, abs);
+			r = ft__waitv(w, 2, abs);
+		if (r > 0)
+			r = 0;
 	}
 	/* W3 */
 	if (ft__fetch_add_acq_rel(sleepers, (uint32_t)-1) > 1)

@@ -18,7 +18,7 @@ FT_API const char *ft_strerror(int err)
 	case EOVERFLOW:   return "released or marked done too many times";
 	case EPIPE:       return "barrier broken";
 	case ECANCELED:   return "future cancelled";
-	case ESHUTDOWN:   return "pool or executor shut down";
+	case ESHUTDOWN:   return "queue, pool or executor shut down";
 	case ESRCH:       return "the worker running the task died";
 	case EOWNERDEAD:  return "previous holder died; lock now held by caller";
 	case EALREADY:    return "already started";
