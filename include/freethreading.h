@@ -75,11 +75,23 @@ enum ft_wait_impl {
  *   FREETHREADING_BACKEND=threading|multiprocessing
  *   FREETHREADING_ARENA_SIZE=<bytes>[K|M|G]
  *   FREETHREADING_WAIT=uring|futex2|futex
+ *   FREETHREADING_EXIT_TIMEOUT=<seconds>
+ * A bad environment value is named on stderr (once) and makes every call
+ * fail with -EINVAL.
  */
 struct ft_config {
 	int backend;       /* enum ft_backend */
 	size_t arena_size; /* bytes of address space reserved; 0: the default */
 	int wait;          /* enum ft_wait_impl; an unavailable choice falls back */
+	/*
+	 * How long an exit with status 0 waits for the non-daemon workers
+	 * still running (see ft_worker_exit and ft_worker(3), "Ending a
+	 * program"), in seconds; 0 or FT_FOREVER: as long as they run, as
+	 * Python does.  Past it, and at once on a non-zero status, process
+	 * workers are terminated.  Negative values other than FT_FOREVER
+	 * and NaN are -EINVAL.
+	 */
+	double exit_timeout;
 };
 
 /*
@@ -285,7 +297,7 @@ FT_API FT_NORETURN void ft_worker_exit(int code);
 FT_API int ft_worker_terminate(ft_worker_t *w);
 FT_API int ft_worker_kill(ft_worker_t *w);
 
-/* Modes of ft_worker_wait (and, later, of waits over futures). */
+/* Modes of ft_worker_wait (the names of concurrent.futures.wait's). */
 #define FT_FIRST_COMPLETED 1 /* return when any has ended */
 #define FT_FIRST_EXCEPTION 2 /* ... any has ended with a non-zero code */
 #define FT_ALL_COMPLETED   3 /* return when all have ended */

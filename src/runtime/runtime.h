@@ -28,6 +28,8 @@ static inline int ft__ensure_init(void)
 }
 
 extern bool ft__multiprocessing;
+/* ft_config.exit_timeout as resolved: FT_FOREVER for 0 or forever. */
+extern double ft__exit_timeout;
 
 struct ft_config;
 /* Whether ft_init's argument is well formed (NULL is: the defaults). */

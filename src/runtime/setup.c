@@ -15,6 +15,7 @@
 
 int ft__init_state;
 bool ft__multiprocessing;
+double ft__exit_timeout = FT_FOREVER;
 
 static pthread_mutex_t init_mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -34,6 +35,7 @@ static int setup(const struct ft_config *cfg, bool *retry)
 		return r;
 
 	ft__multiprocessing = c.backend == FT_BACKEND_MULTIPROCESSING;
+	ft__exit_timeout = c.exit_timeout > 0 ? c.exit_timeout : FT_FOREVER;
 	ft__wait_select(c.wait);
 	r = ft__arena_init(c.arena_size);
 	if (r < 0) {

@@ -17,9 +17,9 @@ FT_API const char *ft_strerror(int err)
 	case EPERM:       return "lock not held by the caller";
 	case EOVERFLOW:   return "released or marked done too many times";
 	case EPIPE:       return "barrier broken";
-	case ECANCELED:   return "future cancelled";
-	case ESHUTDOWN:   return "queue, pool or executor shut down";
-	case ESRCH:       return "the worker running the task died";
+	case ESHUTDOWN:   return "queue shut down";
+	case EOPNOTSUPP:  return "a thread worker cannot be stopped from outside";
+	case ECHILD:      return "only the worker's creator can signal it";
 	case EOWNERDEAD:  return "previous holder died; lock now held by caller";
 	case EALREADY:    return "already started";
 	case EDEADLK:     return "a worker cannot join itself";

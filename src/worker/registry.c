@@ -171,7 +171,7 @@ static int workers_setup(void)
 	ft__arena_publish(r, FT__TAG_REGISTRY);
 	*ft__arena_root() = r;
 	if (pthread_atfork(NULL, NULL, after_fork_child) != 0 ||
-	    atexit(ft__workers_shutdown) != 0)
+	    on_exit(ft__workers_on_exit, NULL) != 0)
 		return -ENOMEM;
 	return 0;
 }

@@ -137,9 +137,12 @@ void ft__supervisor_after_fork(void);
  * the records of workers orphaned with it. */
 void ft__repair_dead_owners(bool walk);
 
-/* What a worker does as it ends normally: join its non-daemon children,
- * kill its daemon process children (exit.c).  Also the atexit handler. */
-void ft__workers_shutdown(void);
+/* What a process does as it ends with @status (exit.c): with 0, join its
+ * non-daemon children (for at most the exit timeout); else, or past it,
+ * terminate its non-daemon process children; kill what still runs as a
+ * process.  At the end of a process worker, and from on_exit(3). */
+void ft__workers_shutdown(int status);
+void ft__workers_on_exit(int status, void *arg);
 
 /* Run @w's target: its exit code (0 for a void target). */
 static inline int ft__run_target(ft_worker_t *w)

@@ -123,7 +123,7 @@ static _Noreturn void process_main(ft_worker_t *w, pid_t parent,
 _Noreturn void ft__process_exit(int code)
 {
 	ft__self = NULL;
-	ft__workers_shutdown();
+	ft__workers_shutdown(code & 0377);
 	fflush(NULL);
 	/* _exit, not exit: the parent's atexit handlers are not ours to run
 	 * (a target that calls exit() runs them, as it chose to). */
