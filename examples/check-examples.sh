@@ -13,7 +13,7 @@ exp="$srcdir/examples/expected"
 pass=0
 fail=0
 for prog in worker utilities locks semaphores_conditions bounded_semaphore queue \
-	simple_queue primes events_barriers; do
+	simple_queue primes events_barriers wordcount pipeline shared_state; do
 	for world in ${FT_EXAMPLE_WORLDS:-plain ulimit-v}; do
 	case $world in
 	ulimit-v) limit="ulimit -v 1000000" ;;
