@@ -444,6 +444,7 @@ FT_API int ft_rlock_release(ft_rlock_t *l);
 /* 1 if owned by anyone, 0 if not, or -EINVAL/-EBADF. */
 FT_API int ft_rlock_locked(ft_rlock_t *l);
 
+/* Free the RLock.  0 or -EINVAL/-EBADF. */
 FT_API int ft_rlock_free(ft_rlock_t *l);
 
 /*
@@ -467,6 +468,7 @@ FT_API int ft_semaphore_release(ft_semaphore_t *s, int n);
 /* The current value (>= 0), or -EINVAL/-EBADF. */
 FT_API int ft_semaphore_value(ft_semaphore_t *s);
 
+/* Free the semaphore.  0 or -EINVAL/-EBADF. */
 FT_API int ft_semaphore_free(ft_semaphore_t *s);
 
 /*
@@ -474,6 +476,9 @@ FT_API int ft_semaphore_free(ft_semaphore_t *s);
  * (handles are typed, so either may be passed), or NULL for a new RLock of
  * its own.  Another handle gives NULL with errno EBADF.  The lock is not
  * owned by the condition: free it yourself, after the condition.
+ * Prefer an RLock when a worker that may end (return, crash, be killed)
+ * can hold it: an ended owner's RLock passes on with -EOWNERDEAD, while a
+ * plain Lock is handed off and a waiter's retake never returns.
  */
 FT_API ft_condition_t *ft_condition_new(void *lock);
 
@@ -515,6 +520,8 @@ FT_API int ft_condition_notify(ft_condition_t *c, int n);
 /* Wake every waiter.  -EPERM if the lock is not held. */
 FT_API int ft_condition_notify_all(ft_condition_t *c);
 
+/* Free the condition, and the RLock it made for itself (lock NULL).
+ * 0 or -EINVAL/-EBADF. */
 FT_API int ft_condition_free(ft_condition_t *c);
 
 /* An event, initially clear. */
@@ -532,6 +539,7 @@ FT_API int ft_event_is_set(ft_event_t *e);
 /* 0 once the flag is set; -EAGAIN (timeout 0) or -ETIMEDOUT if not. */
 FT_API int ft_event_wait(ft_event_t *e, double timeout);
 
+/* Free the event.  0 or -EINVAL/-EBADF. */
 FT_API int ft_event_free(ft_event_t *e);
 
 /* A barrier's action: 0, or a negative errno that breaks the barrier. */
@@ -579,6 +587,7 @@ FT_API int ft_barrier_n_waiting(ft_barrier_t *b);
 /* 1 if broken, 0 if not, or -EINVAL/-EBADF. */
 FT_API int ft_barrier_broken(ft_barrier_t *b);
 
+/* Free the barrier.  0 or -EINVAL/-EBADF. */
 FT_API int ft_barrier_free(ft_barrier_t *b);
 
 /* ------------------------------------------------------------------ */
@@ -704,6 +713,7 @@ FT_API int ft_queue_free(ft_queue_t *q);
 /* An unbounded queue without task accounting. */
 typedef struct ft_simple_queue ft_simple_queue_t;
 
+/* A new SimpleQueue.  NULL with errno ENOMEM or the set-up error. */
 FT_API ft_simple_queue_t *ft_simple_queue_new(void);
 
 /* As ft_queue_put on an unbounded queue: 0, -ESHUTDOWN, -ENOMEM,

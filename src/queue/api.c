@@ -40,13 +40,7 @@ FT_API int ft_queue_get_nowait(ft_queue_t *q, void *buf, size_t cap,
 FT_API int ft_queue_get_alloc(ft_queue_t *q, void **out, size_t *len,
 			      double timeout)
 {
-	struct ft__deadline d;
-	int r = ft__check(q, FT__TAG_QUEUE);
-	if (r == 0 && !out)
-		r = -EINVAL;
-	if (r == 0)
-		r = ft__deadline_init(&d, timeout);
-	return r < 0 ? r : ft__queue_get(q, NULL, 0, len, out, &d);
+	return ft__queue_get_alloc(q, FT__TAG_QUEUE, out, len, timeout);
 }
 
 FT_API int ft_queue_qsize(ft_queue_t *q)

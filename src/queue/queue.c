@@ -209,6 +209,18 @@ int ft__queue_get(ft_queue_t *q, void *buf, size_t cap, size_t *len,
 	return 0;
 }
 
+int ft__queue_get_alloc(ft_queue_t *q, uint32_t tag, void **out, size_t *len,
+			double timeout)
+{
+	struct ft__deadline d;
+	int r = ft__check(q, tag);
+	if (r == 0 && !out)
+		r = -EINVAL;
+	if (r == 0)
+		r = ft__deadline_init(&d, timeout);
+	return r < 0 ? r : ft__queue_get(q, NULL, 0, len, out, &d);
+}
+
 /* --------------------------------------------------------------- shared */
 
 uint32_t ft__queue_count(ft_queue_t *q)

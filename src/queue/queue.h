@@ -271,6 +271,9 @@ int ft__queue_put(ft_queue_t *q, const void *data, size_t len,
 /* @out non-NULL: copy into malloc'd memory instead of @buf/@cap. */
 int ft__queue_get(ft_queue_t *q, void *buf, size_t cap, size_t *len,
 		  void **out, struct ft__deadline *d);
+/* The public get_alloc of either type: handle @tag, @out, timeout. */
+int ft__queue_get_alloc(ft_queue_t *q, uint32_t tag, void **out, size_t *len,
+			double timeout);
 /* Messages queued now, read without a lock. */
 uint32_t ft__queue_count(ft_queue_t *q);
 int ft__queue_free(ft_queue_t *q, uint32_t tag);

@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* SimpleQueue's public calls: an unbounded queue without task accounting,
  * sharing Queue's structure and operations under its own tag. */
-#include <errno.h>
-
 #include "queue/queue.h"
 
 FT_API ft_simple_queue_t *ft_simple_queue_new(void)
@@ -29,14 +27,8 @@ FT_API int ft_simple_queue_get(ft_simple_queue_t *sq, void *buf, size_t cap,
 FT_API int ft_simple_queue_get_alloc(ft_simple_queue_t *sq, void **out,
 				     size_t *len, double timeout)
 {
-	struct ft__deadline d;
-	int r = ft__check(sq, FT__TAG_SIMPLE_QUEUE);
-	if (r == 0 && !out)
-		r = -EINVAL;
-	if (r == 0)
-		r = ft__deadline_init(&d, timeout);
-	return r < 0 ? r
-		     : ft__queue_get((ft_queue_t *)sq, NULL, 0, len, out, &d);
+	return ft__queue_get_alloc((ft_queue_t *)sq, FT__TAG_SIMPLE_QUEUE, out,
+				   len, timeout);
 }
 
 FT_API int ft_simple_queue_shutdown(ft_simple_queue_t *sq, bool immediate)

@@ -13,7 +13,7 @@ FT_API const char *ft_strerror(int err)
 	case 0:           return "success";
 	case ETIMEDOUT:   return "timed out";
 	case EAGAIN:      return "would block";
-	case EINVAL:      return "invalid argument, or worker not started";
+	case EINVAL:      return "invalid argument or configuration, or worker not started";
 	case EPERM:       return "lock not held by the caller";
 	case EOVERFLOW:   return "released or marked done too many times";
 	case EPIPE:       return "barrier broken";
