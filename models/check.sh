@@ -77,6 +77,12 @@ run ok  worker_wait
 run ok  worker_wait ALL=1
 run bug worker_wait BROKEN=1
 run bug worker_wait BROKEN=2
+# Queue shutdown: sleepers on tail and the flag, puts under put_lock.
+run ok  queue_shutdown
+run ok  queue_shutdown NC=3
+run ok  queue_shutdown K=3
+run bug queue_shutdown BROKEN=1
+run bug queue_shutdown BROKEN=2
 # Queue marks, pass-on, growth: 2 producers, 2 consumers unless said.
 run ok  queue_wake K=1 MAXSIZE=1
 run ok  queue_wake K=1 MAXSIZE=0
