@@ -3,11 +3,13 @@
 # included (--trace-children): no hang (a timeout), no error, no definite
 # or indirect leak.  valgrind refuses system calls it does not know
 # (pidfd_open, futex_waitv in 3.19) with ENOSYS, so this also runs the
-# library's fallbacks.  Run from the build directory: make check-valgrind.
+# library's fallbacks.  Run from the build directory: make check-valgrind,
+# which passes the Makefile's list of examples in FT_EXAMPLES.
 status=0
 mkdir -p tests/valgrind
-for prog in worker utilities locks semaphores_conditions bounded_semaphore queue \
-	simple_queue primes events_barriers; do
+[ -n "${FT_EXAMPLES:-}" ] || { echo "FT_EXAMPLES is empty"; exit 1; }
+for prog in $FT_EXAMPLES; do
+	prog=${prog#examples/}
 	for backend in threading multiprocessing; do
 		log=tests/valgrind/$prog-$backend.log
 		FREETHREADING_BACKEND=$backend LD_LIBRARY_PATH=src/.libs \
@@ -16,11 +18,12 @@ for prog in worker utilities locks semaphores_conditions bounded_semaphore queue
 			--show-leak-kinds=definite,indirect --trace-children=yes \
 			"examples/.libs/$prog" > "$log" 2>&1
 		rc=$?
-		if [ $rc -eq 0 ] && ! grep -q '^==[0-9]*== ' "$log"; then
+		report=$(grep '^==[0-9]*== ' "$log")
+		if [ $rc -eq 0 ] && [ -z "$report" ]; then
 			echo "PASS: valgrind $prog [$backend]"
 		else
 			echo "FAIL: valgrind $prog [$backend] (exit $rc)"
-			grep '^==[0-9]*== ' "$log" | head -n 30
+			printf '%s\n' "$report" | head -n 30
 			status=1
 		fi
 	done
