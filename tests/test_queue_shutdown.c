@@ -234,7 +234,7 @@ static int producer(void *arg)
 			sh->stop_rc = r;
 			return 0;
 		}
-		sh->produced = i + 1;
+		__atomic_store_n(&sh->produced, i + 1, __ATOMIC_RELAXED);
 	}
 }
 
@@ -251,7 +251,7 @@ static int consumer(void *arg)
 		}
 		if (v != want)
 			sh->errors++;
-		sh->consumed = want + 1;
+		__atomic_store_n(&sh->consumed, want + 1, __ATOMIC_RELAXED);
 	}
 }
 
