@@ -51,10 +51,10 @@ static int block_with_handler(void *arg)
 	return 0; /* not reached */
 }
 
-static ft_worker_t *start_ready(ft_target_fn fn, unsigned flags)
+static ft_worker_t *start_ready(ft_target_fn fn, void *arg, unsigned flags)
 {
 	__atomic_store_n(&sh->ready, 0, __ATOMIC_RELAXED);
-	ft_worker_t *w = ft_test_start(fn, flags);
+	ft_worker_t *w = ft_test_started(ft_worker_new(NULL, fn, arg, flags));
 	cr_assert(ft_test_await_int(&sh->ready, 1), "worker never started");
 	return w;
 }
@@ -71,14 +71,14 @@ Test(worker_signal, terminate_and_kill_report_the_signal, .init = setup,
      .timeout = FT_TEST_TIMEOUT)
 {
 	ft_test_needs_processes();
-	ft_worker_t *w = start_ready(block_forever, FT_WORKER_PROCESS);
+	ft_worker_t *w = start_ready(block_forever, NULL, FT_WORKER_PROCESS);
 	cr_assert_eq(ft_worker_terminate(w), 0);
 	cr_assert_eq(code_after_join(w), -SIGTERM);
 	cr_assert_eq(ft_worker_terminate(w), 0, "ended: nothing to do");
 	cr_assert_eq(ft_worker_kill(w), 0);
 	cr_assert_eq(ft_worker_free(w), 0);
 
-	w = start_ready(block_forever, FT_WORKER_PROCESS);
+	w = start_ready(block_forever, NULL, FT_WORKER_PROCESS);
 	cr_assert_eq(ft_worker_kill(w), 0);
 	cr_assert_eq(code_after_join(w), -SIGKILL);
 	cr_assert_eq(ft_worker_free(w), 0);
@@ -88,7 +88,7 @@ Test(worker_signal, terminate_runs_the_workers_handler, .init = setup,
      .timeout = FT_TEST_TIMEOUT)
 {
 	ft_test_needs_processes();
-	ft_worker_t *w = start_ready(block_with_handler, FT_WORKER_PROCESS);
+	ft_worker_t *w = start_ready(block_with_handler, NULL, FT_WORKER_PROCESS);
 	cr_assert_eq(ft_worker_terminate(w), 0);
 	cr_assert_eq(code_after_join(w), 42, "SIGTERM, not SIGKILL");
 	cr_assert_eq(__atomic_load_n(&sh->handled, __ATOMIC_ACQUIRE), 1);
@@ -113,10 +113,7 @@ Test(worker_signal, killed_holder_gives_ownerdead, .init = setup,
 	ft_test_needs_processes();
 	ft_lock_t *l = ft_lock_new();
 	cr_assert_not_null(l);
-	ft_worker_t *w = ft_worker_new(NULL, hold_lock_forever, l,
-				       FT_WORKER_PROCESS);
-	cr_assert_eq(ft_worker_start(w), 0);
-	cr_assert(ft_test_await_int(&sh->ready, 1));
+	ft_worker_t *w = start_ready(hold_lock_forever, l, FT_WORKER_PROCESS);
 	cr_assert_eq(ft_worker_kill(w), 0);
 	cr_assert_eq(ft_lock_acquire(l, FT_TEST_GUARD_S), -EOWNERDEAD);
 	cr_assert_eq(ft_lock_release(l), 0);
@@ -137,10 +134,7 @@ Test(worker_signal, thread_worker_is_eopnotsupp, .init = setup,
 {
 	ft_event_t *stop = ft_event_new();
 	cr_assert_not_null(stop);
-	ft_worker_t *w = ft_worker_new(NULL, wait_for_event, stop,
-				       FT_WORKER_THREAD);
-	cr_assert_eq(ft_worker_start(w), 0);
-	cr_assert(ft_test_await_int(&sh->ready, 1));
+	ft_worker_t *w = start_ready(wait_for_event, stop, FT_WORKER_THREAD);
 	cr_assert_eq(ft_worker_terminate(w), -EOPNOTSUPP);
 	cr_assert_eq(ft_worker_kill(w), -EOPNOTSUPP);
 	cr_assert_eq(ft_worker_is_alive(w), 1, "refused: it runs on");
