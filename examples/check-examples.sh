@@ -15,7 +15,8 @@ exp="$srcdir/examples/expected"
 pass=0
 fail=0
 for prog in worker utilities locks semaphores_conditions bounded_semaphore queue \
-	simple_queue primes events_barriers wordcount pipeline shared_state; do
+	simple_queue primes events_barriers wordcount pipeline shared_state \
+	pool executor primes_executor; do
 	case " ${FT_EXAMPLES_SKIP:-} " in
 	*" $prog "*) echo "SKIP: $prog (FT_EXAMPLES_SKIP)"; continue ;;
 	esac

@@ -739,6 +739,330 @@ FT_API int ft_simple_queue_empty(ft_simple_queue_t *q);
 /* Free the queue and every message still in it.  0 or -EINVAL/-EBADF. */
 FT_API int ft_simple_queue_free(ft_simple_queue_t *q);
 
+/* ------------------------------------------------------------------ */
+/* Executors, futures and pools                                         */
+/* ------------------------------------------------------------------ */
+/*
+ * A WorkerPoolExecutor (concurrent.futures) and a WorkerPool
+ * (multiprocessing.Pool) run tasks on a set of workers, threads or
+ * processes as the backend says (or as ft_pool_options.flags forces).
+ * One engine serves both: a task is
+ *
+ *	int task(const void *in, void *out);
+ *
+ * which reads in_size bytes at @in and writes out_size bytes at @out, and
+ * returns 0 or a negative code of its own that the caller receives as is
+ * (a map fails with the first failing item's code, as Python's map raises
+ * the first exception).  Arguments and results are fixed-size records
+ * that travel through the arena: what a call is given is copied there,
+ * except memory that is already in the arena (ft_shared_alloc), which
+ * tasks read and write in place.  A function pointer is valid in every
+ * worker: process workers are forked from the program.
+ *
+ * What no Python pool does: a process worker that dies (a crash, SIGKILL,
+ * the OOM killer, _exit in a task) fails only the task it was running,
+ * with -ESRCH; it is replaced and the pool or executor keeps serving.  A
+ * running task in a process worker can be stopped: a time limit per task
+ * (ft_pool_options.task_time_limit, -ETIMEDOUT) or ft_future_cancel with
+ * @kill (-ECANCELED) kill and replace its worker.
+ *
+ * A pool or executor is driven from the process that created it (its
+ * calls elsewhere return -ECHILD / NULL with errno ECHILD): that process
+ * runs its manager thread, which replaces dead workers, enforces time
+ * limits and runs done-callbacks.  Futures may be waited on anywhere.
+ */
+typedef struct ft_executor ft_executor_t;
+typedef struct ft_pool ft_pool_t;
+typedef struct ft_future ft_future_t;
+
+/* A task: 0, or a negative code the caller receives unchanged. */
+typedef int (*ft_task_fn)(const void *in, void *out);
+
+/* Runs once in each worker before its first task (Python's initializer):
+ * 0, or a negative code, which breaks the pool or executor. */
+typedef int (*ft_init_fn)(void *arg);
+
+/* A done-callback (add_done_callback, apply_async's callbacks): runs in
+ * the process that created the pool or executor, on its manager thread,
+ * or at once in the caller if the future is already done.  It may call
+ * ft_future_result(@f, ..., 0) and ft_future_* on @f; it must not free
+ * @f (the caller's handle) nor wait for other futures for long: the
+ * manager runs one callback at a time, and replaces dead workers only
+ * between them. */
+typedef void (*ft_done_fn)(ft_future_t *f, void *arg);
+
+/*
+ * Options of ft_executor_new and ft_pool_new; NULL means all zero.
+ * Unset (zero) fields take the default given.
+ */
+struct ft_pool_options {
+	/* FT_WORKER_PROCESS or FT_WORKER_THREAD to choose the kind of
+	 * workers whatever the backend; 0 follows the backend. */
+	unsigned flags;
+	/* Run in each worker before its first task; NULL for none.  A
+	 * negative return, or a worker dying inside it, breaks the pool or
+	 * executor: what is pending fails with -EPIPE, and so does every
+	 * later call (Python: BrokenProcessPool / an endless respawn). */
+	ft_init_fn initializer;
+	void *initarg;
+	/* A worker that has run this many tasks ends and is replaced
+	 * (Python's maxtasksperchild / max_tasks_per_child); 0: no limit. */
+	unsigned max_tasks_per_worker;
+	/* Seconds a task may run before its worker is killed and replaced
+	 * and its future fails with -ETIMEDOUT; 0: no limit.  Process
+	 * workers only (a thread cannot be stopped safely): with thread
+	 * workers a limit gives EOPNOTSUPP. */
+	double task_time_limit;
+};
+
+/* max_workers for Python's default (None): the CPU count for process
+ * workers, min(32, CPUs + 4) for thread workers, as Python 3.13 has it. */
+#define FT_DEFAULT_WORKERS (-1)
+
+/*
+ * A new executor of @max_workers workers (concurrent.futures'
+ * ThreadPoolExecutor / ProcessPoolExecutor), all started now.  NULL with
+ * errno EINVAL (@max_workers <= 0 other than FT_DEFAULT_WORKERS, or over
+ * 4096, a bad
+ * option, a negative or NaN time limit), EOPNOTSUPP (a time limit with
+ * thread workers), ENOMEM, EAGAIN (the system cannot start the workers).
+ */
+FT_API ft_executor_t *ft_executor_new(int max_workers,
+				      const struct ft_pool_options *opt);
+
+/*
+ * Schedule @fn on a copy of @in (@in_size bytes; not copied if it lies in
+ * the arena: then keep it unchanged until the future is done), with
+ * @out_size bytes of zeroed output.  Returns the future, which the caller
+ * frees with ft_future_free; NULL with errno ESHUTDOWN (after shutdown),
+ * EPIPE (broken by its initializer), EINVAL (NULL @fn, NULL @in with
+ * @in_size > 0), ENOMEM, EBADF, ECHILD.
+ */
+FT_API ft_future_t *ft_executor_submit(ft_executor_t *ex, ft_task_fn fn,
+				       const void *in, size_t in_size,
+				       size_t out_size);
+
+/*
+ * Python's list(executor.map(fn, items, timeout=, chunksize=)): run @fn
+ * on each of @n items of @in_size bytes at @items, @chunksize items per
+ * task (>= 1; Python's default is 1), writing the @out_size-byte results
+ * in order at @results.  @timeout is measured from the call.  Returns 0;
+ * the code of the first failing item in order (results before it are
+ * written), -ETIMEDOUT; either way the tasks not yet started are
+ * cancelled.  With thread workers the caller's arrays are used in place
+ * (no copy), and an early return first waits for the chunks already
+ * running, so none touches them after it.  -EINVAL (NULL @fn, @chunksize 0, NULL arrays with @n > 0),
+ * -ESHUTDOWN, -EPIPE, -ENOMEM, -EBADF, -ECHILD.
+ */
+FT_API int ft_executor_map(ft_executor_t *ex, ft_task_fn fn,
+			   const void *items, size_t n, size_t in_size,
+			   void *results, size_t out_size, size_t chunksize,
+			   double timeout);
+
+/*
+ * Stop taking tasks (Python's shutdown): later submits fail with
+ * ESHUTDOWN.  With @cancel_futures, tasks not yet started are cancelled
+ * (-ECANCELED); the others run to their end.  With @wait, return once
+ * every task has ended and the workers are gone.  Idempotent.  0, -EBADF,
+ * -EINVAL, -ECHILD.
+ */
+FT_API int ft_executor_shutdown(ft_executor_t *ex, bool wait,
+				bool cancel_futures);
+
+/* ft_executor_shutdown(ex, true, false), then release the executor, as
+ * leaving Python's `with` block does.  Futures stay valid. */
+FT_API int ft_executor_free(ft_executor_t *ex);
+
+/*
+ * Wait for the future's result: 0 and its @out_size bytes copied to @out
+ * (if not NULL), or the task's own negative code (its output is copied
+ * too), -ECANCELED (cancelled), -ESRCH (its worker died), -ETIMEDOUT (its
+ * time limit killed it), -EPIPE (the executor broke before it ran); or,
+ * with the task not done: -EAGAIN (timeout 0), -ETIMEDOUT.  -EINVAL for a
+ * NaN timeout, -EBADF.  A map_async future copies all n results.
+ * Telling a task that returned -ETIMEDOUT from the time limit:
+ * ft_future_done and a zero-timeout result agree on both; if it matters,
+ * return another code.
+ */
+FT_API int ft_future_result(ft_future_t *f, void *out, double timeout);
+
+/*
+ * The done future's output read in place, without a copy: out_size bytes
+ * in the arena (all n results of a map_async future), valid until
+ * ft_future_free.  NULL with errno EAGAIN while not done, EBADF, EINVAL.
+ */
+FT_API const void *ft_future_out(ft_future_t *f);
+
+/* 1 if finished or cancelled, 0 if pending or running; -EBADF/-EINVAL. */
+FT_API int ft_future_done(ft_future_t *f);
+/* 1 if a worker runs it now, else 0; -EBADF/-EINVAL. */
+FT_API int ft_future_running(ft_future_t *f);
+/* 1 if cancelled, else 0; -EBADF/-EINVAL. */
+FT_API int ft_future_cancelled(ft_future_t *f);
+
+/*
+ * Cancel the future: 1 if it is now cancelled (it was pending, or was
+ * cancelled already), 0 if it runs or is done (Python's cancel).  With
+ * @kill, a future running in a process worker is stopped too: the worker
+ * is killed and replaced, and the future ends with -ECANCELED (1 is
+ * returned; its done-callbacks run once the worker is gone).  A thread
+ * cannot be stopped: 0.  -EBADF/-EINVAL; -ECHILD with @kill outside the
+ * creating process.
+ */
+FT_API int ft_future_cancel(ft_future_t *f, bool kill);
+
+/*
+ * Call @fn(@f, @arg) once the future is done (see ft_done_fn), at once if
+ * it already is.  0, -EINVAL (NULL @fn), -ENOMEM, -EBADF, -ECHILD (from a
+ * process other than the one that created its pool or executor).
+ */
+FT_API int ft_future_add_done_callback(ft_future_t *f, ft_done_fn fn,
+				       void *arg);
+
+/* Release the handle.  A task still pending or running goes on; its
+ * result is dropped.  0, -EBADF/-EINVAL. */
+FT_API int ft_future_free(ft_future_t *f);
+
+/*
+ * concurrent.futures.wait: until futures of @fs[0..@n) are done as @mode
+ * says (FT_FIRST_COMPLETED, FT_FIRST_EXCEPTION: any ended with a non-zero
+ * code or cancelled, or all done; FT_ALL_COMPLETED), or @timeout passes.
+ * One sleep covers the set (futex_waitv or io_uring's FUTEX_WAITV over
+ * the futures' words; a set larger than 128 sleeps on one word every
+ * finish in the program bumps).  Returns how many are done (one named
+ * twice counts twice) and, if @done is not NULL, sets @done[i].  Running
+ * out of time is not an error.  -EINVAL (bad @mode, NULL @fs with @n > 0,
+ * NaN timeout), -EBADF.
+ */
+FT_API int ft_wait(ft_future_t *const *fs, size_t n, int mode,
+		   double timeout, bool *done);
+
+/*
+ * concurrent.futures.as_completed, as an iterator the caller holds:
+ *
+ *	ft_as_completed_t it;
+ *	ft_as_completed_init(&it, fs, n, seen, timeout);
+ *	while ((i = ft_as_completed(&it)) >= 0)
+ *		... fs[i] is done ...
+ *
+ * Each future is yielded once, those done at init first, against one
+ * deadline set at init.  @seen is the caller's array of @n bools (the
+ * iterator's memory).  The fields are private.
+ */
+typedef struct ft_as_completed {
+	ft_future_t *const *fs;
+	size_t n, left;
+	bool *seen;
+	int forever;
+	long long deadline_ns; /* CLOCK_MONOTONIC */
+} ft_as_completed_t;
+
+/* 0, or -EINVAL (NULL @it, NULL @fs or @seen with @n > 0, NaN timeout),
+ * -EBADF (a bad handle in @fs). */
+FT_API int ft_as_completed_init(ft_as_completed_t *it, ft_future_t *const *fs,
+				size_t n, bool *seen, double timeout);
+
+/* The index of the next done future; -ENODATA once all were yielded,
+ * -ETIMEDOUT when the deadline passed first (later calls still yield
+ * what is done by then), -EINVAL. */
+FT_API int ft_as_completed(ft_as_completed_t *it);
+
+/*
+ * A new WorkerPool (multiprocessing.Pool, or ThreadPool under threading)
+ * of @workers workers (<= 0: the CPU count), all started now.  NULL with
+ * errno EINVAL (bad options), EOPNOTSUPP, ENOMEM, EAGAIN as
+ * ft_executor_new.
+ */
+FT_API ft_pool_t *ft_pool_new(int workers, const struct ft_pool_options *opt);
+
+/*
+ * Pool.map: @fn over @n items of @in_size bytes at @items, results of
+ * @out_size bytes in order at @results; blocks until all are done.
+ * @chunksize 0 takes Python's default (n / (4 x workers), rounded up).
+ * 0, the first failing item's code (results before it are written),
+ * -ETIMEDOUT (@timeout); either way the tasks not yet started are
+ * cancelled (Python's Pool runs them for nobody).  With thread workers
+ * the caller's arrays are used in place, and an early return first waits
+ * for the chunks already running.  -EINVAL, -ESHUTDOWN (closed or terminated), -EPIPE, -ENOMEM,
+ * -EBADF, -ECHILD.  Items may be structs: ft_pool_starmap is the same
+ * call under Python's name.
+ */
+FT_API int ft_pool_map(ft_pool_t *p, ft_task_fn fn, const void *items,
+		       size_t n, size_t in_size, void *results,
+		       size_t out_size, size_t chunksize, double timeout);
+FT_API int ft_pool_starmap(ft_pool_t *p, ft_task_fn fn, const void *items,
+			   size_t n, size_t in_size, void *results,
+			   size_t out_size, size_t chunksize, double timeout);
+
+/*
+ * Pool.map_async: as ft_pool_map, without waiting; @items is copied.
+ * The future's result is all n results (ft_future_result with a buffer
+ * of n x @out_size bytes) or the first failing item's code.  @callback
+ * runs when all succeeded, @error_callback when one failed (either may be
+ * NULL), each as a done-callback with @arg.  NULL with errno as
+ * ft_executor_submit.
+ */
+FT_API ft_future_t *ft_pool_map_async(ft_pool_t *p, ft_task_fn fn,
+				      const void *items, size_t n,
+				      size_t in_size, size_t out_size,
+				      size_t chunksize, ft_done_fn callback,
+				      ft_done_fn error_callback, void *arg);
+
+/*
+ * Pool.imap / imap_unordered: start the map and return an iterator (a
+ * future that is done when every item is; free it with ft_future_free).
+ * @chunksize 0 means 1, as Python's.  NULL with errno as map_async.
+ */
+FT_API ft_future_t *ft_pool_imap(ft_pool_t *p, ft_task_fn fn,
+				 const void *items, size_t n, size_t in_size,
+				 size_t out_size, size_t chunksize);
+FT_API ft_future_t *ft_pool_imap_unordered(ft_pool_t *p, ft_task_fn fn,
+					   const void *items, size_t n,
+					   size_t in_size, size_t out_size,
+					   size_t chunksize);
+
+/*
+ * The next result of an imap (in item order) or imap_unordered (as they
+ * come, a chunk at a time) iterator: its item's index in *@index (may be
+ * NULL) and its @out_size bytes at @out (may be NULL).  Returns 0, the
+ * item's own failing code (the iteration goes on, as Python's next()
+ * raises and can be called again), -ESRCH/-ECANCELED/-EPIPE for an item
+ * whose task did not run to its end, -ENODATA after the last item,
+ * -EAGAIN (timeout 0) / -ETIMEDOUT, -EINVAL (not an imap iterator), -EBADF.
+ */
+FT_API int ft_pool_imap_next(ft_future_t *it, void *out, size_t *index,
+			     double timeout);
+
+/* Pool.apply: run @fn on @in and wait: its code, output at @out.  Errors
+ * as ft_pool_map. */
+FT_API int ft_pool_apply(ft_pool_t *p, ft_task_fn fn, const void *in,
+			 size_t in_size, void *out, size_t out_size,
+			 double timeout);
+
+/* Pool.apply_async: as ft_executor_submit, with @callback (success) or
+ * @error_callback (failure) run as a done-callback with @arg. */
+FT_API ft_future_t *ft_pool_apply_async(ft_pool_t *p, ft_task_fn fn,
+					const void *in, size_t in_size,
+					size_t out_size, ft_done_fn callback,
+					ft_done_fn error_callback, void *arg);
+
+/* Pool.close: no more tasks (later calls: -ESHUTDOWN); those given run
+ * to their end, then the workers exit.  0, -EBADF/-EINVAL, -ECHILD. */
+FT_API int ft_pool_close(ft_pool_t *p);
+
+/* Pool.terminate: tasks not started are cancelled, process workers
+ * running a task are killed at once (their tasks fail with -ESRCH), idle
+ * ones exit, thread workers end after their current task.  0, -EBADF/-EINVAL, -ECHILD. */
+FT_API int ft_pool_terminate(ft_pool_t *p);
+
+/* Pool.join: wait for the workers to exit after close or terminate.  0,
+ * -EINVAL while the pool is open (as Python's ValueError), -EAGAIN /
+ * -ETIMEDOUT, -EBADF, -ECHILD. */
+FT_API int ft_pool_join(ft_pool_t *p, double timeout);
+
+/* Terminate (as leaving Python's `with` block does), join, release. */
+FT_API int ft_pool_free(ft_pool_t *p);
+
 #ifdef __cplusplus
 }
 

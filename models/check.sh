@@ -77,6 +77,11 @@ run ok  worker_wait
 run ok  worker_wait ALL=1
 run bug worker_wait BROKEN=1
 run bug worker_wait BROKEN=2
+# Futures: the ends word bumped only when marked; done-callbacks once.
+run ok  future
+run bug future BROKEN=1
+run ok  future CB=1
+run bug future CB=1 BROKEN=2
 # Queue shutdown: sleepers on tail and the flag, puts under put_lock.
 run ok  queue_shutdown
 run ok  queue_shutdown NC=3

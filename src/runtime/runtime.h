@@ -48,6 +48,18 @@ struct ft__setup_hook {
 	static const struct ft__setup_hook var                               \
 		__attribute__((used, section("ft__setup"), aligned(8))) = { func }
 
+/* A layer whose threads act on workers (the executor's managers) stops
+ * them here: a process's exit calls each hook before it kills and reaps
+ * the process workers it started, so nothing replaces or frees them
+ * meanwhile.  In that exiting process, from its exiting thread. */
+struct ft__exit_hook {
+	void (*fn)(void);
+};
+#define FT__EXIT_HOOK(var, func)                                             \
+	static const struct ft__exit_hook var                                \
+		__attribute__((used, section("ft__exit"), aligned(8))) = { func }
+void ft__run_exit_hooks(void);
+
 /* Every constructor's allocation: zeroed arena memory for an object of
  * @size, tagged RESERVED until published, or NULL with errno set (ENOMEM,
  * or the set-up error). */

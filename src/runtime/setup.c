@@ -24,6 +24,16 @@ static pthread_mutex_t init_mu = PTHREAD_MUTEX_INITIALIZER;
 extern const struct ft__setup_hook __start_ft__setup[] __attribute__((weak));
 extern const struct ft__setup_hook __stop_ft__setup[] __attribute__((weak));
 
+extern const struct ft__exit_hook __start_ft__exit[] __attribute__((weak));
+extern const struct ft__exit_hook __stop_ft__exit[] __attribute__((weak));
+
+void ft__run_exit_hooks(void)
+{
+	for (const struct ft__exit_hook *h = __start_ft__exit;
+	     h < __stop_ft__exit; h++)
+		h->fn();
+}
+
 /* Set up from @cfg and the environment: 0 or the error; *@retry tells
  * whether the error may pass (no arena mapped: a later call, or ft_init
  * with a smaller size, tries again) or is final (a bad environment). */

@@ -16,10 +16,10 @@ FT_API const char *ft_strerror(int err)
 	case EINVAL:      return "invalid argument or configuration, or worker not started";
 	case EPERM:       return "lock not held by the caller";
 	case EOVERFLOW:   return "released or marked done too many times";
-	case EPIPE:       return "barrier broken";
-	case ESHUTDOWN:   return "queue shut down";
+	case EPIPE:       return "barrier broken, or pool/executor broken by its initializer";
+	case ESHUTDOWN:   return "queue, pool or executor shut down";
 	case EOPNOTSUPP:  return "a thread worker cannot be stopped from outside";
-	case ECHILD:      return "only the worker's creator can signal it";
+	case ECHILD:      return "only the creating process can do this";
 	case EOWNERDEAD:  return "previous holder died; lock now held by caller";
 	case EALREADY:    return "already started";
 	case EDEADLK:     return "a worker cannot join itself";
@@ -27,6 +27,9 @@ FT_API const char *ft_strerror(int err)
 	case ENOMEM:      return "shared arena exhausted";
 	case EBADF:       return "not a live object of the expected type";
 	case ENAMETOOLONG: return "name too long";
+	case ECANCELED:   return "task cancelled";
+	case ESRCH:       return "the worker running the task died";
+	case ENODATA:     return "iteration over: no more results";
 	default:          return strerror(err);
 	}
 }

@@ -124,6 +124,9 @@ void ft__workers_shutdown(int status)
 					   .until = after(grace, &d) };
 			terminate_all(&o);
 		}
+		/* The joins are over: stop what would replace or free the
+		 * process workers about to be killed (pool managers). */
+		ft__run_exit_hooks();
 		o = (struct pass){ .me = o.me, .which = PROCESSES,
 				   .sig = SIGKILL };
 		ft__workers_each(ours, end, &o);
