@@ -466,6 +466,7 @@ int main(int argc, char **argv)
 		{ spawn_cases, n_spawn_cases },
 		{ sync_cases, n_sync_cases },
 		{ queue_cases, n_queue_cases },
+		{ pool_cases, n_pool_cases },
 	};
 	const size_t n_tables = sizeof(tables) / sizeof(tables[0]);
 	struct env e = { .target_s = 0.3, .reps = 5 };

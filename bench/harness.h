@@ -71,6 +71,9 @@ extern const struct bench_case sync_cases[];
 extern const size_t n_sync_cases;
 extern const struct bench_case queue_cases[];
 extern const size_t n_queue_cases;
+/* Not const: pool.c sets its primes rows' goal (0.9 x CPUs) at start-up. */
+extern struct bench_case pool_cases[];
+extern const size_t n_pool_cases;
 
 /*
  * Stop the whole run with a message naming the case and side: @err is a
