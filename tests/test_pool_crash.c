@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 
 #include "helpers.h"
+#include "arena/arena.h"
 
 struct shared {
 	int started;
@@ -535,6 +536,17 @@ static void expect_no_zombie(const char *what)
 	cr_assert_eq(count_children(), 0, "%s: children left", what);
 }
 
+/* Live objects in the arena, of every type: a leaked future, task copy,
+ * worker record or queue segment shows here whatever the layout. */
+static size_t arena_objects(void)
+{
+	size_t n = 0;
+	uint32_t tag;
+	for (void *p = ft__arena_next(NULL, &tag); p; p = ft__arena_next(p, &tag))
+		n += tag != FT__TAG_FREE && tag != FT__TAG_SLAB;
+	return n;
+}
+
 static size_t arena_used(void)
 {
 	struct ft_runtime_info info;
@@ -654,7 +666,7 @@ static void nothing_left_behind(void (*cycle)(void), const char *what)
 	expect_no_zombie(what);
 	static char before[4096], after[4096];
 	int fds0 = settled_fds(before, sizeof(before));
-	size_t used0 = arena_used();
+	size_t used0 = arena_used(), objects0 = arena_objects();
 	for (int i = 0; i < CYCLES; i++) {
 		cycle();
 		expect_no_zombie(what);
@@ -662,6 +674,9 @@ static void nothing_left_behind(void (*cycle)(void), const char *what)
 		cr_assert_eq(fds, fds0, "%s, cycle %d: %d descriptors open, %d "
 			     "before:\n  now   %s\n  before%s", what, i, fds, fds0,
 			     after, before);
+		cr_assert_eq(arena_objects(), objects0,
+			     "%s, cycle %d: %zu live arena objects, %zu before",
+			     what, i, arena_objects(), objects0);
 	}
 	size_t used = arena_used();
 	cr_assert_leq(used, used0 + ARENA_SLACK,
