@@ -6,8 +6,10 @@
  * (E4) A worker takes a message with a get whose buffer is its own slot
  *      in the arena: the queue copies the message there before it drops
  *      it (queue invariant Q1), so a worker killed at any instant leaves
- *      the message queued, or in its slot, or both; the claim (E1) makes
- *      "both" run once.
+ *      the message queued, or in its slot, or both.  The manager queues
+ *      a message it finds in a dead worker's slot with its future still
+ *      PENDING again (it cannot tell "both" from "slot only"); the claim
+ *      (E1) makes the copies run once.
  * (E6) A claimed task is finished by its worker, or, if that worker
  *      ends first, by the manager: with -ESRCH, or with the code it was
  *      killed for (time limit, cancel), or put back PENDING and queued
@@ -107,14 +109,21 @@ static int worker_main(void *arg)
 		if (ft_simple_queue_get(e->q, &s->msg, sizeof(s->msg), &len,
 					FT_FOREVER) < 0)
 			break;  /* shut down and drained */
+		ft__store_release(&s->busy, 1);
 		struct ft_future *f = claim(s);
 		if (f) {
 			if (e->opt.task_time_limit > 0)
 				ft__engine_poke(e);
+			ft__store_release(&s->in_task, T_IN);
 			int code = run(f);
+			uint32_t in = T_IN;
+			if (!ft__cas_acq_rel(&s->in_task, &in, T_OUT))
+				for (;;)
+					pause();  /* T_KILLING: SIGKILL is on its way (E7) */
 			ft__future_finish(f, F_RUNNING, code, false);
 		}
 		ft__store_release(&s->msg.f, NULL);
+		ft__store_release(&s->busy, 0);
 		if (f && max && ++done >= max)
 			break;
 	}
@@ -148,6 +157,8 @@ int ft__engine_start_worker(struct ft__engine *e, size_t i)
 	s->msg.f = NULL;
 	s->kill_for = 0;
 	s->kill_sent = false;
+	s->busy = 0;
+	s->in_task = T_OUT;
 	unsigned flags = FT_WORKER_DAEMON |
 			 (e->processes ? FT_WORKER_PROCESS : FT_WORKER_THREAD);
 	ft_worker_t *w = ft_worker_new(NULL, worker_main, s, flags);

@@ -145,6 +145,9 @@ struct ft__slot {
 	ft_worker_t *w;
 	struct ft__task_msg msg;  /* the task taken last; f NULL when idle */
 	uint32_t phase;           /* S_INIT, S_READY */
+	uint32_t busy;            /* between a get's return and the end of
+				   * its task (the manager's shutdown join) */
+	uint32_t in_task;         /* T_* (E7) */
 	uint32_t index;
 	/* Set (one CAS from 0) to have the manager kill the worker on
 	 * purpose: the future it is killed for, with the reason in the low
@@ -152,6 +155,15 @@ struct ft__slot {
 	uintptr_t kill_for;
 	bool kill_sent;           /* the manager has sent SIGKILL */
 };
+/* (E7) Workers are killed on purpose only inside a task's function:
+ * the worker stores T_IN before the call and CASes T_IN -> T_OUT after
+ * it; the manager CASes T_IN -> T_KILLING before it sends SIGKILL, and a
+ * worker whose CAS finds T_KILLING waits for the signal.  So a kill of
+ * ours never lands in the bookkeeping around a task (the finish, its
+ * reference drops), which a death there would leave half done. */
+#define T_OUT     0u
+#define T_IN      1u
+#define T_KILLING 2u
 #define KILL_TIME_LIMIT 1u   /* the future ends -ETIMEDOUT */
 #define KILL_CANCEL     2u   /* the future ends -ECANCELED */
 #define KILL_REASON     3u

@@ -105,29 +105,27 @@ void ft__manager_worker_ended(struct ft__engine *e, size_t i)
 	struct ft__task_msg m = s->msg;
 	struct ft_future *f = m.f ? ft__msg_future(&m) : NULL;
 	if (f && ft__future_runner(f) == i) {
-		if (ft__load_acquire(&e->terminated) || !target) {
-			ft__future_finish_seq(f, m.seq, F_RUNNING, -ESRCH, true);
-		} else if (f == target) {
-			ft__future_finish_seq(f, m.seq, F_RUNNING, kill_code, true);
-		} else {
-			/* Killed for a task it had finished: run this one again
-			 * (E6).  Its message is gone: queue a new one. */
-			uint64_t cur = __atomic_load_n(&f->ss, __ATOMIC_ACQUIRE);
-			uint64_t keep = (cur & ~(uint64_t)UINT32_MAX) |
-					((uint32_t)cur & (F_SLEEPERS | F_HAS_CB));
-			ft__store_relaxed(&f->started_ns, 0);
-			if (((uint32_t)cur & F_PHASE) == F_RUNNING &&
-			    __atomic_compare_exchange_n(
-				    &f->ss, &cur, keep | F_PENDING,
-				    false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) &&
-			    ft_simple_queue_put(e->q, &m, sizeof(m)) < 0)
-				ft__future_finish_seq(f, m.seq, F_PENDING,
-						      -ECANCELED, true);
-		}
+		/* Killed on purpose only inside this very task (E7). */
+		int code = target == f && !ft__load_acquire(&e->terminated)
+				   ? kill_code
+				   : -ESRCH;
+		ft__future_finish_seq(f, m.seq, F_RUNNING, code, true);
+	}
+	if (f && ft__future_phase(f) == F_PENDING) {
+		/* Taken, not yet claimed (E4): its message is still queued,
+		 * or gone with the worker.  Queue it again; the claim (E1)
+		 * runs it once either way.  A shut queue ends it. */
+		if (ft_simple_queue_put(e->q, &m, sizeof(m)) < 0)
+			ft__future_finish_seq(f, m.seq, F_PENDING,
+					      ft__engine_closed(e) == -EPIPE
+						      ? -EPIPE
+						      : -ECANCELED,
+					      true);
 	}
 	s->msg.f = NULL;
 	s->kill_for = 0;
 	s->kill_sent = false;
+	s->in_task = T_OUT;
 	ft_worker_t *w = s->w;
 	ft__store_release(&s->w, NULL);
 	ft_worker_free(w);
@@ -165,6 +163,46 @@ static void check_time_limit(struct ft__engine *e, struct ft__slot *s,
 		*next = end;
 }
 
+/*
+ * Kill slot @s's worker if asked to: for a cancel or a time limit of the
+ * task it runs now, or because the pool is terminated and it runs one.
+ * Only inside the task (E7): a worker not (yet) in it is looked at again
+ * a millisecond later.  Only the manager signals workers: it alone frees
+ * their records, so it never signals a freed one.  Terminated, an idle
+ * worker is left alone: it leaves its get with -ESHUTDOWN and ends
+ * cleanly (an end that costs no repair walk).
+ */
+static void kill_if_asked(struct ft__engine *e, struct ft__slot *s,
+			  int64_t *next)
+{
+	uintptr_t kill = ft__load_acquire(&s->kill_for);
+	struct ft_future *target =
+		(struct ft_future *)(kill & ~(uintptr_t)KILL_REASON);
+	struct ft_future *cur = ft__load_acquire(&s->msg.f);
+	bool terminated = ft__load_acquire(&e->terminated);
+	if (kill && (target != cur || ft__future_runner(target) != s->index)) {
+		/* The task it was asked for has ended or is not this
+		 * worker's: nothing to kill for. */
+		if (ft__future_is_done(target) ||
+		    (ft__future_phase(target) == F_RUNNING &&
+		     ft__future_runner(target) != s->index)) {
+			ft__store_release(&s->kill_for, 0);
+			kill = 0;
+		}
+	}
+	if (!kill && !(terminated && ft__load_acquire(&s->busy)))
+		return;
+	uint32_t in = T_IN;
+	if (ft__cas_acq_rel(&s->in_task, &in, T_KILLING)) {
+		ft_worker_kill(s->w);
+		s->kill_sent = true;
+		return;
+	}
+	int64_t soon = now_ns() + 1000000;
+	if (soon < *next)
+		*next = soon;
+}
+
 /* One look at every slot: true once the engine is shut and all gone. */
 static bool look(struct ft__engine *e, int64_t *next)
 {
@@ -172,11 +210,12 @@ static bool look(struct ft__engine *e, int64_t *next)
 	for (size_t i = 0; i < e->nslots; i++) {
 		struct ft__slot *s = &e->slot[i];
 		/* Shut, drained, and this worker between tasks: it is on its
-		 * way out.  Join it here (the creator's join reaps through
-		 * waitid itself), not later through the supervisor, which
-		 * looks at new children only every 10 ms. */
+		 * way out (at most one task from it, taken just before).
+		 * Join it here (the creator's join reaps through waitid
+		 * itself), not later through the supervisor, which looks at
+		 * new children only every 10 ms. */
 		if (s->w && ft__load_acquire(&e->state) != E_OPEN &&
-		    !ft__load_acquire(&s->msg.f) &&
+		    !ft__load_acquire(&s->busy) &&
 		    ft_simple_queue_empty(e->q) == 1)
 			ft_worker_join(s->w, FT_FOREVER);
 		if (s->w && ft_worker_is_alive(s->w) == 0)
@@ -187,21 +226,8 @@ static bool look(struct ft__engine *e, int64_t *next)
 			any = true;
 			if (e->opt.task_time_limit > 0)
 				check_time_limit(e, s, next);
-			/* Only the manager signals workers: it alone frees
-			 * their records, so it never signals a freed one. */
-			/* Terminated: a worker inside a task is killed; an
-			 * idle one leaves its get with -ESHUTDOWN and ends
-			 * cleanly (its end costs no repair walk).  Its get
-			 * copies a message into its slot before the queue
-			 * drops it (E4), so a worker that took one before the
-			 * drain shows it here. */
-			if (e->processes && !s->kill_sent &&
-			    (ft__load_acquire(&s->kill_for) ||
-			     (ft__load_acquire(&e->terminated) &&
-			      ft__load_acquire(&s->msg.f)))) {
-				ft_worker_kill(s->w);
-				s->kill_sent = true;
-			}
+			if (e->processes && !s->kill_sent)
+				kill_if_asked(e, s, next);
 		}
 	}
 	return !any && ft__load_acquire(&e->state) != E_OPEN;
