@@ -12,9 +12,8 @@
  *      (E1) makes the copies run once.
  * (E6) A claimed task is finished by its worker, or, if that worker
  *      ends first, by the manager: with -ESRCH, or with the code it was
- *      killed for (time limit, cancel), or put back PENDING and queued
- *      again when the worker was killed for another task it had already
- *      finished.
+ *      killed for (time limit, cancel), which happens only inside the
+ *      task (E7, executor.h).
  */
 #include <errno.h>
 #include <pthread.h>
