@@ -45,6 +45,7 @@ static int creator(void *arg)
 
 Test(future_repair, creator_killed_ends_its_futures, .timeout = FT_TEST_TIMEOUT)
 {
+	ft_test_needs_processes();
 	struct shared *sh = ft_shared_alloc(sizeof(*sh));
 	cr_assert_not_null(sh);
 	sh->started = ft_event_new();

@@ -22,6 +22,7 @@
 
 #include "executor/executor.h"
 #include "wait/wait.h"
+#include "worker/worker.h"
 
 bool ft__future_failed(struct ft_future *f)
 {
@@ -58,16 +59,7 @@ static size_t count_done(struct ft_future *const *fs, size_t n, int mode,
 		if (done)
 			done[i] = d;
 	}
-	switch (mode) {
-	case FT_FIRST_COMPLETED:
-		*enough = count > 0 || considered == 0;
-		break;
-	case FT_FIRST_EXCEPTION:
-		*enough = failed || count == considered;
-		break;
-	default:
-		*enough = count == considered;
-	}
+	*enough = ft__wait_mode_met(mode, count, considered, failed);
 	return count;
 }
 
@@ -151,8 +143,7 @@ FT_API int ft_wait(ft_future_t *const *fs, size_t n, int mode,
 	int r = ft__deadline_init(&d, timeout);
 	if (r < 0)
 		return r;
-	if (mode != FT_FIRST_COMPLETED && mode != FT_FIRST_EXCEPTION &&
-	    mode != FT_ALL_COMPLETED)
+	if (!ft__wait_mode_valid(mode))
 		return -EINVAL;
 	r = check_set(fs, n);
 	if (r < 0 || n == 0)

@@ -8,6 +8,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 #include <sys/types.h>
@@ -162,6 +163,28 @@ _Noreturn void ft__process_exit(int code);
  * over more workers than one futex_waitv takes (registry.c). */
 uint32_t *ft__worker_ends_word(void);
 #define ENDS_SLEEPERS 1u   /* bit 0: someone waits; the count is in steps of 2 */
+
+/* The modes of ft_worker_wait, shared by every wait over a set (the
+ * executor's ft_wait): whether @mode names one, and whether it is met
+ * with @done of @of ended, @failed telling if one ended in failure. */
+static inline bool ft__wait_mode_valid(int mode)
+{
+	return mode == FT_FIRST_COMPLETED || mode == FT_FIRST_EXCEPTION ||
+	       mode == FT_ALL_COMPLETED;
+}
+
+static inline bool ft__wait_mode_met(int mode, size_t done, size_t of,
+				     bool failed)
+{
+	switch (mode) {
+	case FT_FIRST_COMPLETED:
+		return done > 0 || of == 0;
+	case FT_FIRST_EXCEPTION:
+		return failed || done == of;
+	default:
+		return done == of;
+	}
+}
 
 int ft__join(ft_worker_t *w, const struct timespec *abs);
 /* A thread worker of this process gone without its cleanup (killed alone

@@ -50,16 +50,7 @@ static size_t count_ended(const struct set *s, bool look, bool *enough)
 		if (s->ended)
 			s->ended[i] = e;
 	}
-	switch (s->mode) {
-	case FT_FIRST_COMPLETED:
-		*enough = done > 0;
-		break;
-	case FT_FIRST_EXCEPTION:
-		*enough = failed || done == s->n;
-		break;
-	default:
-		*enough = done == s->n;
-	}
+	*enough = ft__wait_mode_met(s->mode, done, s->n, failed);
 	return done;
 }
 
@@ -107,8 +98,7 @@ FT_API int ft_worker_wait(ft_worker_t *const *workers, size_t n, int mode,
 	int r = ft__deadline_init(&d, timeout);
 	if (r < 0)
 		return r;
-	if (mode != FT_FIRST_COMPLETED && mode != FT_FIRST_EXCEPTION &&
-	    mode != FT_ALL_COMPLETED)
+	if (!ft__wait_mode_valid(mode))
 		return -EINVAL;
 	if (n == 0)
 		return 0;
