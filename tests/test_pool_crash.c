@@ -14,6 +14,7 @@
  * under both backends.
  */
 #include <dirent.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -727,6 +728,14 @@ static int returns_0(void *arg)
 	return 0;
 }
 
+static void *start_from_a_thread(void *arg)
+{
+	(void)arg;
+	ft_test_join(ft_test_started(ft_worker_new(NULL, returns_0, NULL,
+						   FT_WORKER_PROCESS)));
+	return NULL;
+}
+
 /* From before the first executor, too: what an executor with deaths
  * opens it closes (the runtime is set up by then). */
 Test(pool_crash, descriptors_back_to_before_the_first_executor,
@@ -737,9 +746,15 @@ Test(pool_crash, descriptors_back_to_before_the_first_executor,
 	cr_assert_not_null(e);
 	cr_assert_eq(ft_event_wait(e, 0.001), -ETIMEDOUT,
 		     "sets up this thread's wait");
-	/* A process worker started and joined: the supervisor is up. */
+	/* A process worker started and joined, from the main thread and
+	 * from another (a thread's fork goes through the supervisor, as a
+	 * manager's replacements do): the supervisor is up, whichever way
+	 * this world lets it watch children. */
 	ft_test_join(ft_test_started(ft_worker_new(NULL, returns_0, NULL,
 						   FT_WORKER_PROCESS)));
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, start_from_a_thread, NULL), 0);
+	cr_assert_eq(pthread_join(t, NULL), 0);
 	expect_no_zombie("a plain worker");
 	int fds0 = count_fds();
 	executor_cycle();
