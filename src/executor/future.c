@@ -90,11 +90,12 @@ void ft__future_ref(struct ft_future *f)
 
 void ft__future_unref(struct ft_future *f)
 {
-	/* Release: our writes to the future happen before whoever frees it
-	 * reads or frees; the acquire below pairs with it. */
-	if (ft__fetch_sub_release(&f->refs, 1) != 1)
+	/* acq_rel: our writes to the future happen before whoever drops the
+	 * last reference frees it, and that one sees all of them.  (Not a
+	 * release decrement and an acquire fence: ThreadSanitizer cannot
+	 * follow fences.) */
+	if (ft__fetch_add_acq_rel(&f->refs, (uint32_t)-1) != 1)
 		return;
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	if (f->own_in)
 		ft__arena_free(f->own_in, FT__TAG_SHARED);
 	if (f->own_out)

@@ -63,19 +63,29 @@ static size_t count_done(struct ft_future *const *fs, size_t n, int mode,
 	return count;
 }
 
-/* (F1) -EAGAIN if a word changed meanwhile, else what the wait says. */
+/* (F1) Sleep on the words of the futures not done when @counted were.
+ * -EAGAIN if a word changed meanwhile (one more done: look again), else
+ * what the wait says. */
 static int sleep_on_words(struct ft_future *const *fs, size_t n,
-			  const bool *skip, const struct timespec *abs)
+			  const bool *skip, size_t counted,
+			  const struct timespec *abs)
 {
 	struct ft__wait_word v[FT__WAITV_MAX];
 	unsigned k = 0;
+	size_t done = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (skip && skip[i])
 			continue;
 		uint32_t *word = ft__future_word(fs[i]);
 		uint32_t cur = ft__load_acquire(word);
-		if ((cur & F_PHASE) >= F_FINISHED)
-			continue;  /* counted; mode not met: sleep on the rest */
+		if ((cur & F_PHASE) >= F_FINISHED) {
+			/* Done already when counted: not slept on.  Done
+			 * since: the count is stale (ends are for good, so
+			 * counting tells the two apart). */
+			if (++done > counted)
+				return -EAGAIN;
+			continue;
+		}
 		if (!(cur & F_SLEEPERS) &&
 		    !ft__cas_acquire(word, &cur, cur | F_SLEEPERS))
 			return -EAGAIN;
@@ -115,7 +125,7 @@ int ft__futures_wait(struct ft_future *const *fs, size_t n, int mode,
 			return (int)count;
 		const struct timespec *abs = ft__deadline_abs(d);
 		int r = pending <= FT__WAITV_MAX
-				? sleep_on_words(fs, n, skip, abs)
+				? sleep_on_words(fs, n, skip, count, abs)
 				: sleep_on_ends(fs, n, mode, skip, abs);
 		if (r == -ETIMEDOUT)
 			return (int)count_done(fs, n, mode, skip, done, &enough);
