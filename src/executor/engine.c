@@ -50,13 +50,6 @@ static int pid_setup(void)
 }
 FT__SETUP_HOOK(pid_hook, pid_setup);
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* (E1) Claim the message's future for slot @s. */
 static struct ft_future *claim(struct ft__slot *s)
 {
@@ -73,7 +66,7 @@ static struct ft_future *claim(struct ft__slot *s)
 		(cur & ~(uint64_t)UINT32_MAX) | ((uint32_t)cur & ~F_PHASE) |
 			F_RUNNING | s->index << F_RUNNER_SHIFT,
 		false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
-	ft__store_release(&f->started_ns, now_ns());
+	ft__store_release(&f->started_ns, ft__now_ns());
 	return f;
 }
 
@@ -270,10 +263,9 @@ int ft__engine_queue(struct ft__engine *e, struct ft_future *f)
 	r = ft_simple_queue_put(e->q, &m, sizeof(m));
 	if (r < 0) {
 		ft__fetch_sub_release(&f->refs, 1);
-		if (r == -ESHUTDOWN)
-			r = ft__engine_closed(e) ? ft__engine_closed(e)
-						 : -ESHUTDOWN;
-		return r;
+		/* A queue shut under us: say why (shut down or broken). */
+		int closed = r == -ESHUTDOWN ? ft__engine_closed(e) : 0;
+		return closed ? closed : r;
 	}
 	return 0;
 }

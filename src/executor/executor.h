@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "arena/arena.h"
 #include "base/atomic.h"
@@ -129,6 +130,14 @@ static inline uint32_t ft__future_runner(struct ft_future *f)
 static inline bool ft__future_is_done(struct ft_future *f)
 {
 	return ft__future_phase(f) >= F_FINISHED;
+}
+
+/* CLOCK_MONOTONIC in nanoseconds: task start times and time limits. */
+static inline int64_t ft__now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* The message a worker takes: which future, which submission of it. */

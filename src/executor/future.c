@@ -16,7 +16,6 @@
 #include "executor/executor.h"
 #include "runtime/runtime.h"
 #include "wait/wait.h"
-#include "worker/worker.h"
 
 /* Callbacks live in the creating process's memory, guarded by one
  * process-local lock: they are added and run only there. */
@@ -301,8 +300,11 @@ FT_API int ft_future_result(ft_future_t *f, void *out, double timeout)
 
 FT_API const void *ft_future_out(ft_future_t *f)
 {
-	if (check(f) < 0 || !ft__future_is_done(f)) {
-		errno = check(f) < 0 ? -check(f) : EAGAIN;
+	int r = check(f);
+	if (r == 0 && !ft__future_is_done(f))
+		r = -EAGAIN;
+	if (r < 0) {
+		errno = -r;
 		return NULL;
 	}
 	return f->out;

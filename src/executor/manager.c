@@ -137,13 +137,6 @@ void ft__manager_worker_ended(struct ft__engine *e, size_t i)
 		ft__engine_start_worker(e, i);  /* on failure: next round */
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Kill the worker of slot @s if its task ran past the limit; else lower
  * *@next to when it will. */
 static void check_time_limit(struct ft__engine *e, struct ft__slot *s,
@@ -157,7 +150,7 @@ static void check_time_limit(struct ft__engine *e, struct ft__slot *s,
 	if (!start)
 		return;
 	int64_t end = start + (int64_t)(e->opt.task_time_limit * 1e9);
-	if (now_ns() >= end)
+	if (ft__now_ns() >= end)
 		ft__slot_kill_for(s, f, KILL_TIME_LIMIT);
 	else if (end < *next)
 		*next = end;
@@ -198,7 +191,7 @@ static void kill_if_asked(struct ft__engine *e, struct ft__slot *s,
 		s->kill_sent = true;
 		return;
 	}
-	int64_t soon = now_ns() + 1000000;
+	int64_t soon = ft__now_ns() + 1000000;
 	if (soon < *next)
 		*next = soon;
 }
@@ -258,7 +251,7 @@ static void *manager_main(void *arg)
 		if (ended)
 			continue;
 		struct timespec until;
-		int64_t slice = now_ns() + 1000000000;
+		int64_t slice = ft__now_ns() + 1000000000;
 		if (next > slice)
 			next = slice;
 		until.tv_sec = next / 1000000000;

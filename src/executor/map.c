@@ -75,13 +75,9 @@ struct ft_future *ft__map_start(struct ft__engine *e, ft_task_fn fn,
 		g->out = g->own_out;
 	}
 	g->chunks = nchunks ? ft__arena_buf(nchunks * sizeof(*g->chunks)) : NULL;
-	if (!g->in && n && in_size) {
-		*err = -ENOMEM;
-	} else if (!g->out || (nchunks && !g->chunks)) {
-		*err = -ENOMEM;
-	} else {
-		*err = 0;
-	}
+	*err = (!g->in && n && in_size) || !g->out || (nchunks && !g->chunks)
+		       ? -ENOMEM
+		       : 0;
 	if (*err) {
 		ft__arena_publish(g, FT__TAG_FUTURE);
 		ft__future_unref(g);
