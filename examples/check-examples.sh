@@ -10,13 +10,14 @@
 # set, is a command that runs each (tests/worlds.sh sets one per world).
 # FT_EXAMPLES_SKIP names examples not to run (the ThreadSanitizer build
 # skips those that force process workers, which it cannot follow).
+# NAME@ARG runs examples/NAME --ARG and expects NAME's output.
 srcdir=${srcdir:-$(dirname "$0")/..}
 exp="$srcdir/examples/expected"
 pass=0
 fail=0
 for prog in worker utilities locks semaphores_conditions bounded_semaphore queue \
 	simple_queue primes events_barriers wordcount pipeline shared_state \
-	pool executor primes_executor; do
+	pool executor primes_executor primes_executor@sandbox; do
 	case " ${FT_EXAMPLES_SKIP:-} " in
 	*" $prog "*) echo "SKIP: $prog (FT_EXAMPLES_SKIP)"; continue ;;
 	esac
@@ -25,19 +26,22 @@ for prog in worker utilities locks semaphores_conditions bounded_semaphore queue
 	ulimit-v) limit="ulimit -v 1000000" ;;
 	*) limit=: ;;
 	esac
+	name=${prog%@*}
+	arg=
+	[ "$name" = "$prog" ] || arg=--${prog#*@}
 	for backend in ${FT_TEST_BACKENDS:-threading multiprocessing}; do
-		want="$exp/$prog.$backend.out"
-		[ -f "$want" ] || want="$exp/$prog.out"
+		want="$exp/$name.$backend.out"
+		[ -f "$want" ] || want="$exp/$name.out"
 		got=$(FREETHREADING_BACKEND=$backend timeout -k 5 60 \
 			$FT_EXAMPLE_PREFIX \
-			sh -c "$limit && exec \"\$0\"" "examples/$prog" 2>&1)
+			sh -c "$limit && exec \"\$0\" \$1" "examples/$name" $arg 2>&1)
 		rc=$?
 		got=$(printf '%s\n' "$got" | sed -E 's/^[0-9]{2,}$/<IDENT>/')
 		ok=no
-		for candidate in "$want" "$exp/$prog".alt*.out; do
+		for candidate in "$want" "$exp/$name".alt*.out; do
 			[ -f "$candidate" ] || continue
 			expected=$(cat "$candidate")
-			if [ -f "$exp/$prog.unordered" ]; then
+			if [ -f "$exp/$name.unordered" ]; then
 				got=$(printf '%s\n' "$got" | LC_ALL=C sort)
 				expected=$(printf '%s\n' "$expected" | LC_ALL=C sort)
 			fi

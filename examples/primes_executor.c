@@ -11,11 +11,16 @@
  * the executor has the default number of workers, maps is_prime over the
  * candidates, and the results come back in candidate order, so the
  * primes need no sorting.
+ *
+ * With --sandbox every worker is a seccomp-sandboxed process that can
+ * only compute (FT_SANDBOX_STRICT): is_prime needs nothing more, and the
+ * output is the same.
  */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <freethreading.h>
 
@@ -42,8 +47,9 @@ static int is_prime(const void *in, void *out)
 	return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	struct ft_pool_options options = { 0 };
 	int candidates[COUNT];
 	bool prime[COUNT];
 	int primes[COUNT], found = 0;
@@ -53,8 +59,16 @@ int main(void)
 	for (int i = 0; i < COUNT; i++)
 		candidates[i] = FIRST + i;
 
-	/* WorkerPoolExecutor(): Python's default number of workers. */
-	executor = ft_executor_new(FT_DEFAULT_WORKERS, NULL);
+	if (argc > 1 && strcmp(argv[1], "--sandbox") == 0) {
+		options.sandbox = ft_sandbox_new(FT_SANDBOX_STRICT,
+						 FT_SANDBOX_DENY_KILL);
+		if (!options.sandbox)
+			die("ft_sandbox_new", errno);
+	}
+	/* WorkerPoolExecutor(): Python's default number of workers.  The
+	 * executor keeps its own copy of the sandbox's rules. */
+	executor = ft_executor_new(FT_DEFAULT_WORKERS, &options);
+	ft_sandbox_free((ft_sandbox_t *)options.sandbox);
 	if (!executor)
 		die("ft_executor_new", errno);
 	err = ft_executor_map(executor, is_prime, candidates, COUNT,

@@ -813,6 +813,13 @@ struct ft_pool_options {
 	 * workers only (a thread cannot be stopped safely): with thread
 	 * workers a limit gives EOPNOTSUPP. */
 	double task_time_limit;
+	/* Run every task in a seccomp-sandboxed process of its own, which
+	 * keeps no mapping of the arena (see "Sandboxed workers" below); NULL
+	 * for none.  Implies process isolation: flags FT_WORKER_THREAD with
+	 * a sandbox is EINVAL.  The pool or executor keeps a copy of the
+	 * policy: ft_sandbox_free may follow at once, and later changes to
+	 * @sandbox do not reach it. */
+	const struct ft_sandbox *sandbox;
 };
 
 /* max_workers for Python's default (None): the CPU count for process
@@ -1062,6 +1069,83 @@ FT_API int ft_pool_join(ft_pool_t *p, double timeout);
 
 /* Terminate (as leaving Python's `with` block does), join, release. */
 FT_API int ft_pool_free(ft_pool_t *p);
+
+/*
+ * Sandboxed workers (layer 7).  A sandbox runs the tasks of a pool or
+ * executor (ft_pool_options.sandbox) in worker processes that the program
+ * does not trust: a decoder fed hostile input, a plugin.  Assume the task's
+ * code is taken over; then, under FT_SANDBOX_STRICT:
+ *  - it cannot open files, make sockets, exec, ptrace, set up io_uring,
+ *    fork or clone, signal another process, or change its filter: a
+ *    seccomp filter (libseccomp), installed with PR_SET_NO_NEW_PRIVS
+ *    after the worker is forked and its initializer ran, before any task,
+ *    answers every call outside a compute-only list with the deny action;
+ *  - it cannot take over or hang its parent through shared memory: it
+ *    keeps no shared mapping at all (the arena, io_uring rings and every
+ *    other MAP_SHARED mapping are unmapped) and no descriptor but
+ *    0, 1, 2 and its channel, a socketpair to a thread of the parent
+ *    that checks every length and code it reads (docs/DESIGN.md,
+ *    Sandbox).  Whatever the worker writes there fails at most its own
+ *    task: with -EPROTO, and the worker is killed and replaced.
+ * A task killed by the filter or crashing fails with -ESRCH, and the pool
+ * keeps serving, as with any process worker.  A sandboxed task is
+ * (in bytes) -> (out bytes): the shared primitives (locks, queues, the
+ * arena) are out of its reach on purpose, and an ft_ call from it crashes
+ * its worker (-ESRCH).  The worker is a fork of the program: it can read
+ * a copy of the program's memory as it was at the fork; keep secrets out
+ * of the process, or create the pool before loading them.
+ *
+ * FT_SANDBOX_NO_NETWORK allows everything but sockets and exec (and the
+ * calls no sandbox allows, below); it stops a plugin from reaching the
+ * network, not a hostile one from the files the user can write.
+ */
+typedef struct ft_sandbox ft_sandbox_t;
+
+enum ft_sandbox_preset {
+	/* Compute only: memory (brk, mmap, munmap, mremap, madvise,
+	 * mprotect), time (clock_gettime, nanosleep...), futex, signals to
+	 * itself (abort), getpid/gettid/getrandom, exit; read from its
+	 * channel, write to its channel and stderr. */
+	FT_SANDBOX_STRICT = 0,
+	/* Everything but socket calls and exec. */
+	FT_SANDBOX_NO_NETWORK = 1,
+};
+
+/* What a call the filter denies does. */
+enum ft_sandbox_action {
+	FT_SANDBOX_DENY_EPERM = 0,  /* the call fails with EPERM */
+	/* SECCOMP_RET_KILL_PROCESS: the whole worker dies (never one
+	 * thread only); its task fails with -ESRCH. */
+	FT_SANDBOX_DENY_KILL = 1,
+};
+
+/*
+ * A new sandbox policy from @preset, denying with @action.  Process-local
+ * memory (not in the arena): pass it to ft_pool_new / ft_executor_new in
+ * the process that made it.  NULL with errno EINVAL (unknown preset or
+ * action), ENOSYS (seccomp filters unavailable: the kernel lacks them or a
+ * filter of ours forbids installing one), ENOMEM.
+ */
+FT_API ft_sandbox_t *ft_sandbox_new(int preset, int action);
+
+/*
+ * Allow the system call named @syscall (as in <sys/syscall.h>, without
+ * "SYS_"/"__NR_": "openat") in the pools and executors made with @sb
+ * from now on, whatever the preset says.  0; -EINVAL (NULL, unknown name on this architecture);
+ * -EPERM for the calls no sandbox allows (ptrace, process_vm_readv and
+ * _writev, io_uring_setup/_enter/_register, seccomp, clone, clone3,
+ * fork, vfork, kill/tgkill/tkill and friends towards other processes):
+ * each would let the worker reach past its channel; -ENOMEM.
+ */
+FT_API int ft_sandbox_allow(ft_sandbox_t *sb, const char *syscall);
+
+/* Deny the system call named @syscall (with the sandbox's action) in the
+ * pools and executors made with @sb from now on.  0, -EINVAL, -ENOMEM. */
+FT_API int ft_sandbox_deny(ft_sandbox_t *sb, const char *syscall);
+
+/* Free the policy (pools and executors made with it keep their copy).
+ * 0, -EINVAL for NULL. */
+FT_API int ft_sandbox_free(ft_sandbox_t *sb);
 
 #ifdef __cplusplus
 }

@@ -5,7 +5,7 @@
 # sources, and the symbols each layer's objects leave undefined (nm).
 set -u
 srcdir=${srcdir:-.}
-LAYERS="base wait lockword arena runtime sync worker queue executor"
+LAYERS="base wait lockword arena runtime sync worker queue executor sandbox"
 fail=0
 tmp=$(mktemp -d) || exit 99
 trap 'rm -rf "$tmp"' EXIT

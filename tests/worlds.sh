@@ -10,7 +10,7 @@
 srcdir=${srcdir:-$(dirname "$0")/..}
 tests="tests/test_worker tests/test_supervisor tests/test_lock tests/test_event
 	tests/test_queue tests/test_queue_bias tests/test_wait tests/test_foreign_reaping
-	tests/test_executor tests/test_pool_crash"
+	tests/test_executor tests/test_pool_crash tests/test_sandbox"
 futex2="futex_waitv=ENOSYS,futex_wait=ENOSYS,futex_wake=ENOSYS"
 status=0
 mkdir -p tests/worlds

@@ -84,12 +84,39 @@ static int run(struct ft_future *f)
 	return 0;
 }
 
-static int worker_main(void *arg)
+/* A runner's task was killed on purpose (E8): its code. */
+static int runner_killed(struct ft__engine *e, struct ft__slot *s,
+			 struct ft_future *f)
 {
-	struct ft__slot *s = arg;
-	struct ft__engine *e = s->eng;
-	pthread_sigmask(SIG_SETMASK, &e->mask, NULL);
-	if (e->opt.initializer) {
+	e->runner->killed(s);
+	uintptr_t kill = ft__load_acquire(&s->kill_for);
+	int code = -ESRCH;  /* a pool's terminate */
+	if ((struct ft_future *)(kill & ~(uintptr_t)KILL_REASON) == f &&
+	    !ft__load_acquire(&e->terminated))
+		code = (kill & KILL_REASON) == KILL_TIME_LIMIT ? -ETIMEDOUT
+							      : -ECANCELED;
+	ft__store_release(&s->kill_done, 0);
+	ft__store_release(&s->kill_for, 0);
+	ft__store_release(&s->in_task, T_OUT);
+	return code;
+}
+
+/* Have slot @s's runner ready: false if that failed (S_INIT stays, and
+ * the manager breaks the engine). */
+static bool runner_ready(struct ft__engine *e, struct ft__slot *s)
+{
+	if (!e->runner)
+		return true;
+	ft__store_release(&s->phase, S_INIT);
+	if (e->runner->start(e->runner_ctx, s, &e->opt) < 0)
+		return false;
+	ft__store_release(&s->phase, S_READY);
+	return true;
+}
+
+static int worker_loop(struct ft__engine *e, struct ft__slot *s)
+{
+	if (e->opt.initializer && !e->runner) {
 		int r = e->opt.initializer(e->opt.initarg);
 		if (r < 0)
 			return 1;  /* still S_INIT: the manager breaks the engine */
@@ -98,6 +125,8 @@ static int worker_main(void *arg)
 	unsigned done = 0, max = e->opt.max_tasks_per_worker;
 	for (;;) {
 		size_t len;
+		if (!runner_ready(e, s))
+			return 1;
 		if (ft_simple_queue_get(e->q, &s->msg, sizeof(s->msg), &len,
 					FT_FOREVER) < 0)
 			break;  /* shut down and drained */
@@ -107,11 +136,17 @@ static int worker_main(void *arg)
 			if (e->opt.task_time_limit > 0)
 				ft__engine_poke(e);
 			ft__store_release(&s->in_task, T_IN);
-			int code = run(f);
+			int code = e->runner ? e->runner->run(s, f) : run(f);
 			uint32_t in = T_IN;
-			if (!ft__cas_acq_rel(&s->in_task, &in, T_OUT))
+			if (ft__cas_acq_rel(&s->in_task, &in, T_OUT)) {
+				if (e->runner)
+					e->runner->settle(s);
+			} else if (e->runner) {
+				code = runner_killed(e, s, f);
+			} else {
 				for (;;)
 					pause();  /* T_KILLING: SIGKILL is on its way (E7) */
+			}
 			ft__future_finish(f, F_RUNNING, code, false);
 		}
 		ft__store_release(&s->msg.f, NULL);
@@ -120,6 +155,17 @@ static int worker_main(void *arg)
 			break;
 	}
 	return 0;
+}
+
+static int worker_main(void *arg)
+{
+	struct ft__slot *s = arg;
+	struct ft__engine *e = s->eng;
+	pthread_sigmask(SIG_SETMASK, &e->mask, NULL);
+	int r = worker_loop(e, s);
+	if (e->runner)
+		e->runner->stop(s);
+	return r;
 }
 
 static int cpu_count(void)
@@ -135,6 +181,11 @@ static int check_options(const struct ft_pool_options *o, bool *processes)
 		return -EINVAL;
 	if (isnan(o->task_time_limit) || o->task_time_limit < 0)
 		return -EINVAL;
+	if (o->sandbox) {
+		/* Its processes are driven by thread workers (E8). */
+		*processes = false;
+		return o->flags & FT_WORKER_THREAD ? -EINVAL : 0;
+	}
 	*processes = o->flags & FT_WORKER_PROCESS ||
 		     (!(o->flags & FT_WORKER_THREAD) && ft__multiprocessing);
 	if (o->task_time_limit > 0 && !*processes)
@@ -151,6 +202,7 @@ int ft__engine_start_worker(struct ft__engine *e, size_t i)
 	s->kill_sent = false;
 	s->busy = 0;
 	s->in_task = T_OUT;
+	s->kill_done = 0;
 	unsigned flags = FT_WORKER_DAEMON |
 			 (e->processes ? FT_WORKER_PROCESS : FT_WORKER_THREAD);
 	ft_worker_t *w = ft_worker_new(NULL, worker_main, s, flags);
@@ -191,12 +243,26 @@ struct ft__engine *ft__engine_new(uint32_t tag, int workers,
 		return NULL;
 	e->tag_kind = tag;
 	e->opt = opt ? *opt : none;
+	if (e->opt.sandbox) {
+		/* (E8) The policy's first member: its runner's operations. */
+		e->runner = *(const struct ft__task_runner *const *)e->opt.sandbox;
+		e->runner_ctx = e->runner->copy(e->opt.sandbox);
+		e->opt.sandbox = NULL;  /* the caller's; ours is the copy */
+		if (!e->runner_ctx) {
+			int err = errno;
+			ft__arena_free(e, FT__TAG_RESERVED);
+			errno = err;
+			return NULL;
+		}
+	}
 	e->processes = processes;
 	e->creator = ft__self_pid();
 	pthread_sigmask(SIG_BLOCK, NULL, &e->mask);
 	e->nslots = (size_t)workers;
 	e->q = ft_simple_queue_new();
 	if (!e->q) {
+		if (e->runner)
+			e->runner->release(e->runner_ctx);
 		ft__arena_free(e, FT__TAG_RESERVED);
 		errno = ENOMEM;
 		return NULL;
@@ -330,6 +396,8 @@ void ft__engine_free(struct ft__engine *e)
 {
 	ft__manager_join(e);
 	ft_simple_queue_free(e->q);
+	if (e->runner)
+		e->runner->release(e->runner_ctx);
 	uint32_t tag = ft__arena_check(e, e->tag_kind) == 0 ? e->tag_kind
 							   : FT__TAG_RESERVED;
 	ft__arena_free(e, tag);

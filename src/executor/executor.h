@@ -163,6 +163,10 @@ struct ft__slot {
 	 * bits (KILL_*: futures are 16-byte aligned). */
 	uintptr_t kill_for;
 	bool kill_sent;           /* the manager has sent SIGKILL */
+	/* A runner's slot (E8): its process-local state, and the word the
+	 * manager sets once its kill has been sent. */
+	void *runner;
+	uint32_t kill_done;
 };
 /* (E7) Workers are killed on purpose only inside a task's function:
  * the worker stores T_IN before the call and CASes T_IN -> T_OUT after
@@ -188,6 +192,38 @@ static inline bool ft__slot_kill_for(struct ft__slot *s, struct ft_future *f,
 }
 #define S_INIT  0u
 #define S_READY 1u
+
+/*
+ * (E8) A task runner runs a slot's tasks somewhere other than the slot's
+ * worker: the sandbox layer's isolated processes, each driven by a thread
+ * worker of the engine (its proxy).  A layer above plugs in without the
+ * engine calling up: the policy given as ft_pool_options.sandbox starts
+ * with a pointer to these operations.  The kill protocol stays E7's: the
+ * manager CASes the slot's in_task T_IN -> T_KILLING, calls kill, then
+ * sets kill_done; a proxy whose own CAS found T_KILLING calls killed,
+ * which waits for kill_done, so nothing the manager signals is reaped
+ * (and its pid reused) before the signal is sent.
+ */
+struct ft__task_runner {
+	/* The engine's own copy of @policy; NULL and errno on failure. */
+	void *(*copy)(const void *policy);
+	void (*release)(void *ctx);
+	/* Have slot @s's runner ready (started, initializer run; no-op if
+	 * it is): 0, or a negative code that breaks the engine. */
+	int (*start)(void *ctx, struct ft__slot *s,
+		     const struct ft_pool_options *o);
+	/* Run @f's items: 0, the task's code, -ESRCH (what ran it died),
+	 * -EPROTO (it broke the protocol; it is killed).  Sets failed_at. */
+	int (*run)(struct ft__slot *s, struct ft_future *f);
+	/* Reap what run() saw end; between tasks, after the kill protocol. */
+	void (*settle)(struct ft__slot *s);
+	/* The manager's kill, after its T_IN -> T_KILLING. */
+	void (*kill)(struct ft__slot *s);
+	/* The proxy's side of a kill: wait for kill_done, then settle. */
+	void (*killed)(struct ft__slot *s);
+	/* The slot's worker ends: stop and reap, free the state. */
+	void (*stop)(struct ft__slot *s);
+};
 
 /* Engine states. */
 #define E_OPEN     0u
@@ -215,6 +251,9 @@ struct ft__engine {
 	 * replacements are started by the manager, which blocks all. */
 	sigset_t mask;
 	bool manager_started;
+	/* A runner's engine (E8): its operations and policy copy. */
+	const struct ft__task_runner *runner;
+	void *runner_ctx;
 	struct ft__slot slot[];
 };
 

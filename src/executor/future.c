@@ -338,7 +338,7 @@ FT_API int ft_future_cancelled(ft_future_t *f)
 static int cancel_running(struct ft_future *f)
 {
 	struct ft__engine *e = f->eng;
-	if (!e->processes)
+	if (!e->processes && !e->runner)
 		return 0;
 	if (ft__engine_check(e, e->tag_kind) < 0)
 		return -ECHILD;

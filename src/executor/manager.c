@@ -187,6 +187,13 @@ static void kill_if_asked(struct ft__engine *e, struct ft__slot *s,
 		return;
 	uint32_t in = T_IN;
 	if (ft__cas_acq_rel(&s->in_task, &in, T_KILLING)) {
+		if (e->runner) {
+			/* (E8) The proxy settles it and clears in_task. */
+			e->runner->kill(s);
+			ft__store_release(&s->kill_done, 1);
+			ft__wake(&s->kill_done, 1);
+			return;
+		}
 		ft_worker_kill(s->w);
 		s->kill_sent = true;
 		return;
@@ -219,7 +226,7 @@ static bool look(struct ft__engine *e, int64_t *next)
 			any = true;
 			if (e->opt.task_time_limit > 0)
 				check_time_limit(e, s, next);
-			if (e->processes && !s->kill_sent)
+			if ((e->processes || e->runner) && !s->kill_sent)
 				kill_if_asked(e, s, next);
 		}
 	}

@@ -30,6 +30,7 @@ FT_API const char *ft_strerror(int err)
 	case ECANCELED:   return "task cancelled";
 	case ESRCH:       return "the worker running the task died";
 	case ENODATA:     return "iteration over: no more results";
+	case EPROTO:      return "a sandboxed worker broke its channel's protocol";
 	default:          return strerror(err);
 	}
 }

@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A sandboxed worker's own side, from its fork to its end: shed every
+ * shared mapping and descriptor (S2), run the initializer, install the
+ * filter, say ready, then serve the proxy's requests until it closes the
+ * channel.  Nothing here touches the arena: it is unmapped first.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdio_ext.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "sandbox/sandbox.h"
+
+/* Exit statuses of a child that could not set itself up (seen by the
+ * proxy as an end before "ready"). */
+#define EXIT_SETUP 70
+
+size_t ft__sandbox_read(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t r = read(fd, (char *)buf + got, len - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	return got;
+}
+
+/* write, not send: the filter allows write on the channel.  A proxy
+ * gone first ends us by SIGPIPE, as it should. */
+static size_t write_all(const void *buf, size_t len)
+{
+	size_t put = 0;
+	while (put < len) {
+		ssize_t r = write(FT__SANDBOX_CHAN_FD, (const char *)buf + put,
+				  len - put);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		put += (size_t)r;
+	}
+	return put;
+}
+
+/* The channel at FT__SANDBOX_CHAN_FD, nothing above it open. */
+static int keep_only_channel(int chan)
+{
+	if (chan != FT__SANDBOX_CHAN_FD) {
+		if (dup2(chan, FT__SANDBOX_CHAN_FD) < 0)
+			return -errno;
+		close(chan);
+	}
+	if (syscall(SYS_close_range, FT__SANDBOX_CHAN_FD + 1, ~0u, 0) == 0)
+		return 0;
+	/* Before Linux 5.9: close what the limit allows. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -errno;
+	for (rlim_t fd = FT__SANDBOX_CHAN_FD + 1; fd < rl.rlim_cur; fd++)
+		close((int)fd);
+	return 0;
+}
+
+/* Read all of @path into a malloc'ed string: NULL on failure. */
+static char *slurp(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	size_t cap = 16384, len = 0;
+	char *buf = malloc(cap);
+	for (;;) {
+		if (!buf)
+			break;
+		if (len + 1 == cap) {
+			char *p = realloc(buf, cap * 2);
+			if (!p) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = p;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, buf + len, cap - 1 - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			free(buf);
+			buf = NULL;
+			break;
+		}
+		if (r == 0) {
+			buf[len] = '\0';
+			break;
+		}
+		len += (size_t)r;
+	}
+	close(fd);
+	return buf;
+}
+
+/* Unmap every shared mapping (the arena, io_uring rings, the program's
+ * own): -errno, or how many were found.  The whole map is read before
+ * anything is unmapped. */
+static long unmap_shared_once(void)
+{
+	char *maps = slurp("/proc/self/maps");
+	if (!maps)
+		return -errno;
+	long found = 0;
+	for (char *line = maps; *line;) {
+		char *end = strchr(line, '\n');
+		if (end)
+			*end = '\0';
+		unsigned long lo, hi;
+		char perms[5];
+		if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) == 3 &&
+		    perms[3] == 's') {
+			found++;
+			munmap((void *)lo, hi - lo);
+		}
+		if (!end)
+			break;
+		line = end + 1;
+	}
+	free(maps);
+	return found;
+}
+
+static int unmap_shared(void)
+{
+	for (int pass = 0; pass < 8; pass++) {
+		long r = unmap_shared_once();
+		if (r <= 0)
+			return (int)r;
+	}
+	return -EBUSY;  /* shared mappings that will not go */
+}
+
+/* Default dispositions and an empty mask: the program's handlers are
+ * its own, not a worker's. */
+static void plain_signals(void)
+{
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static int set_up(const struct ft_sandbox *sb, int chan,
+		  const struct ft_pool_options *o)
+{
+	int r = keep_only_channel(chan);
+	if (r == 0)
+		r = unmap_shared();
+	/* The program's own code, trusted: before the filter. */
+	if (r == 0 && o->initializer)
+		r = o->initializer(o->initarg);
+	if (r == 0)
+		r = ft__sandbox_filter_load(sb);
+	return r < 0 ? r : 0;
+}
+
+/* Run each request until the proxy closes the channel. */
+static _Noreturn void serve(void)
+{
+	char *in = NULL, *out = NULL;
+	size_t in_cap = 0, out_cap = 0;
+	for (;;) {
+		struct ft__sandbox_req q;
+		if (ft__sandbox_read(FT__SANDBOX_CHAN_FD, &q, sizeof(q)) !=
+		    sizeof(q))
+			_exit(0);  /* the proxy is done with us */
+		size_t in_len = q.n * q.in_size, out_len = q.n * q.out_size;
+		if (in_len > in_cap) {
+			free(in);
+			in = malloc(in_len);
+			in_cap = in ? in_len : 0;
+		}
+		if (out_len > out_cap) {
+			free(out);
+			out = calloc(1, out_len);
+			out_cap = out ? out_len : 0;
+		}
+		if ((in_len && !in) || (out_len && !out))
+			_exit(EXIT_SETUP);  /* the task fails -ESRCH */
+		if (ft__sandbox_read(FT__SANDBOX_CHAN_FD, in, in_len) != in_len)
+			_exit(0);
+		ft_task_fn fn = (ft_task_fn)(uintptr_t)q.fn;
+		struct ft__sandbox_resp a = { FT__SANDBOX_MAGIC, q.seq, 0, 0 };
+		for (uint64_t k = 0; k < q.n; k++) {
+			a.code = fn(in + k * q.in_size, out + k * q.out_size);
+			if (a.code != 0) {
+				a.failed_at = (uint32_t)k;
+				break;
+			}
+		}
+		if (write_all(&a, sizeof(a)) != sizeof(a) ||
+		    write_all(out, out_len) != out_len)
+			_exit(0);
+	}
+}
+
+_Noreturn void ft__sandbox_child(const struct ft_sandbox *sb, int chan,
+				 pid_t parent, const struct ft_pool_options *o)
+{
+	/* Output still buffered is the parent's to write, not ours. */
+	__fpurge(stdout);
+	__fpurge(stderr);
+	/* Die with the proxy thread that forked us (and so with the
+	 * program); checked after arming, in case it already died. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(EXIT_SETUP);
+	plain_signals();
+	int r = set_up(sb, chan, o);
+	struct ft__sandbox_resp ready = { FT__SANDBOX_MAGIC, 0, r, 0 };
+	if (write_all(&ready, sizeof(ready)) != sizeof(ready) || r < 0)
+		_exit(EXIT_SETUP);
+	serve();
+}
