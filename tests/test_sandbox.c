@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
+#include "sandbox/sandbox.h"
 
 /* Workers that crash on purpose write no core files. */
 __attribute__((constructor)) static void no_core_files(void)
@@ -463,6 +464,72 @@ Test(sandbox, a_pool_maps_in_sandboxed_workers, .timeout = FT_TEST_TIMEOUT)
 	cr_assert_eq(ft_pool_map(p, square_int, items, N, sizeof(int),
 				 results, sizeof(int), 7, FT_FOREVER), -EDOM);
 	cr_assert_eq(ft_pool_free(p), 0);
+}
+
+/* ------------------------------------------------- forged answers */
+
+enum forgery { WRONG_MAGIC, WRONG_SEQ, POSITIVE_CODE, HUGE_CODE,
+	       FAILED_PAST_N, NFORGERIES };
+
+struct forged {
+	int kind;
+	uint32_t seq;  /* the request's: the worker's 1st, 2nd... */
+};
+
+/* Answer the request before the child's own loop does, wrong in one
+ * field only, then wait to be killed. */
+static _Noreturn void forge_and_wait(const struct forged *f)
+{
+	struct ft__sandbox_resp a = { FT__SANDBOX_MAGIC, f->seq, 0, 0 };
+	switch (f->kind) {
+	case WRONG_MAGIC:
+		a.magic = 0x12345678;
+		break;
+	case WRONG_SEQ:
+		a.seq = f->seq + 1;
+		break;
+	case POSITIVE_CODE:
+		a.code = 5;
+		break;
+	case HUGE_CODE:
+		a.code = -70000;
+		break;
+	case FAILED_PAST_N:
+		a.code = -EIO;
+		a.failed_at = 1;  /* of 1 item */
+		break;
+	}
+	char result[sizeof(int)] = { 0 };
+	(void)!write(FT__SANDBOX_CHAN_FD, &a, sizeof(a));
+	(void)!write(FT__SANDBOX_CHAN_FD, result, sizeof(result));
+	for (;;)
+		pause();
+}
+
+static int forge(const void *in, void *out)
+{
+	(void)out;
+	forge_and_wait(in);
+}
+
+/* (S1) Each field is checked: a forged answer fails its task with
+ * -EPROTO, the worker is replaced, the next task is right. */
+Test(sandbox, forged_answers_are_refused, .timeout = FT_TEST_TIMEOUT)
+{
+	ft_test_needs_processes();
+	ft_sandbox_t *sb = sandbox(FT_SANDBOX_STRICT, FT_SANDBOX_DENY_EPERM);
+	ft_executor_t *ex = sandboxed(1, sb, 0);
+	ft_sandbox_free(sb);
+	for (int k = 0; k < NFORGERIES; k++) {
+		/* The first worker's first request, then each replacement's
+		 * second (after the live task below). */
+		struct forged f = { k, k == 0 ? 1 : 2 };
+		int out;
+		cr_assert_eq(run_one(ex, forge, &f, sizeof(f), &out,
+				     sizeof(out)), -EPROTO, "forgery %d", k);
+		cr_assert_eq(submit_live(ex, k), (long)k * k);
+	}
+	cr_assert_eq(ft_executor_free(ex), 0);
 }
 
 /* ------------------------------------------------------ hostile code */
