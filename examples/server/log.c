@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * One line per event on stderr, where systemd's journal (or a terminal,
- * or a test) reads it.  Each line goes out in one write(2), so the lines
- * of session threads and of worker processes never interleave.  When
+ * or a test) reads it.  Each line goes out in one write(2) of at most
+ * LINE_MAX_BYTES, less than PIPE_BUF, so the lines of session threads and
+ * of worker processes never interleave.  When
  * stderr is the journal's stream (its device and inode are the ones
  * $JOURNAL_STREAM names), a line starts with the sd-daemon prefix "<N>",
  * from which journald takes the entry's priority; elsewhere the prefix
  * would be noise, and the program's name stands there instead.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@
 #include "server.h"
 
 #define LINE_MAX_BYTES 512
+_Static_assert(LINE_MAX_BYTES <= PIPE_BUF, "a log line is one atomic write");
 
 /* Set before the first thread or worker exists; read-only after. */
 static bool to_journal;

@@ -10,7 +10,8 @@
  *	error empty line | error not a number | error out of range |
  *	error line too long | error server failure
  *
- * N is the number as parsed ("007" is answered "7 prime").  A last line
+ * N is the number as parsed ("007" is answered "7 prime").  A client
+ * past MAX_SESSIONS gets "error busy" alone, and is closed.  A last line
  * without its newline is answered too, once the client shuts down its
  * writing side; then the server closes the connection.
  *
