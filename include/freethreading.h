@@ -823,7 +823,8 @@ struct ft_pool_options {
 };
 
 /* max_workers for Python's default (None): the CPU count for process
- * workers, min(32, CPUs + 4) for thread workers, as Python 3.13 has it. */
+ * workers (sandboxed ones included), min(32, CPUs + 4) for thread workers,
+ * as Python 3.13 has it. */
 #define FT_DEFAULT_WORKERS (-1)
 
 /*

@@ -2,10 +2,10 @@
 /*
  * The work, and where it runs.  Trial division by 6k +- 1 up to the
  * square root: plain CPU work, about 5 s for the largest 64-bit prime on
- * a 2020s core, 1 s for 10^18 + 3.  It runs in worker processes whatever
- * FREETHREADING_BACKEND says: a computation that crashes, or a worker the
- * OOM killer or an operator kills, costs that worker (the executor
- * replaces it), never the server, and its number is tried again.
+ * a 2020s core, 1 s for 10^18 + 3.  It runs in sandboxed worker processes
+ * whatever FREETHREADING_BACKEND says: a computation that crashes, or a
+ * worker the OOM killer or an operator kills, costs that worker (the
+ * executor replaces it), never the server, and its number is tried again.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -60,15 +60,31 @@ static int announce_worker(void *arg)
 	return 0;
 }
 
-/* The one place the executor's options are made. */
+/*
+ * The one place the executor's options are made.  Each worker is a
+ * sandboxed process (ft_sandbox(3)): it keeps no shared memory, and once
+ * its initializer has run it can only compute and write to stderr, so a
+ * number that found a bug in the work cannot turn it against the server.
+ * A refused call kills the worker; its number is tried again.
+ */
 ft_executor_t *prime_executor_new(int workers)
 {
 	struct ft_pool_options opt = {
-		.flags = FT_WORKER_PROCESS,
 		.initializer = announce_worker,
 	};
+	ft_sandbox_t *sandbox = ft_sandbox_new(FT_SANDBOX_STRICT,
+					       FT_SANDBOX_DENY_KILL);
+	ft_executor_t *ex;
+	int err;
 
-	return ft_executor_new(workers, &opt);
+	if (!sandbox)
+		return NULL;
+	opt.sandbox = sandbox;
+	ex = ft_executor_new(workers, &opt);
+	err = errno;
+	ft_sandbox_free(sandbox);  /* the executor keeps its own copy */
+	errno = err;
+	return ex;
 }
 
 static int submit(struct prime_job *job, ft_executor_t *ex)

@@ -230,7 +230,8 @@ struct ft__engine *ft__engine_new(uint32_t tag, int workers,
 		return NULL;
 	}
 	if (workers == FT_DEFAULT_WORKERS || (tag == FT__TAG_POOL && workers <= 0))
-		workers = processes || tag == FT__TAG_POOL
+		workers = processes || tag == FT__TAG_POOL ||
+				  (opt && opt->sandbox)
 				  ? cpu_count()
 				  : (cpu_count() + 4 < 32 ? cpu_count() + 4 : 32);
 	if (workers <= 0 || workers > 4096) {
