@@ -1099,6 +1099,11 @@ FT_API int ft_pool_free(ft_pool_t *p);
  * FT_SANDBOX_NO_NETWORK allows everything but sockets and exec (and the
  * calls no sandbox allows, below); it stops a plugin from reaching the
  * network, not a hostile one from the files the user can write.
+ *
+ * The sandbox is an option of pools and executors, not of ft_worker_new:
+ * an ft_worker runs with the arena mapped, which a sandboxed process must
+ * not have.  One sandboxed worker is an executor of one:
+ * ft_executor_new(1, &(struct ft_pool_options){ .sandbox = sb }).
  */
 typedef struct ft_sandbox ft_sandbox_t;
 

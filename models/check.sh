@@ -82,6 +82,11 @@ run ok  future
 run bug future BROKEN=1
 run ok  future CB=1
 run bug future CB=1 BROKEN=2
+
+# The kill of a sandboxed task (E8): the signal reaches the child it was
+# meant for, never a reaped one.
+run ok  runner_kill
+run bug runner_kill BROKEN=1
 # Queue shutdown: sleepers on tail and the flag, puts under put_lock.
 run ok  queue_shutdown
 run ok  queue_shutdown NC=3
