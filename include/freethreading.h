@@ -1088,6 +1088,12 @@ FT_API int ft_pool_free(ft_pool_t *p);
  *    that checks every length and code it reads (docs/DESIGN.md,
  *    Sandbox).  Whatever the worker writes there fails at most its own
  *    task: with -EPROTO, and the worker is killed and replaced.
+ * A worker runs task after task (until max_tasks_per_worker): a task
+ * that took it over sees and answers the tasks sent to it later, so
+ * "at most its own task" means the tasks of that worker; set
+ * max_tasks_per_worker to 1 to give each task a fresh process.  What
+ * the initializer opened stays open (its choice); a thread it started is
+ * filtered too.  Stderr is the program's: a worker can write lines there.
  * A task killed by the filter or crashing fails with -ESRCH, and the pool
  * keeps serving, as with any process worker.  A sandboxed task is
  * (in bytes) -> (out bytes): the shared primitives (locks, queues, the
@@ -1098,7 +1104,8 @@ FT_API int ft_pool_free(ft_pool_t *p);
  *
  * FT_SANDBOX_NO_NETWORK allows everything but sockets and exec (and the
  * calls no sandbox allows, below); it stops a plugin from reaching the
- * network, not a hostile one from the files the user can write.
+ * network, not a hostile one from the files the user can write (nor,
+ * where kernel.yama.ptrace_scope is 0, from /proc/<parent>/mem).
  *
  * The sandbox is an option of pools and executors, not of ft_worker_new:
  * an ft_worker runs with the arena mapped, which a sandboxed process must

@@ -131,13 +131,17 @@ static int worker_loop(struct ft__engine *e, struct ft__slot *s)
 					FT_FOREVER) < 0)
 			break;  /* shut down and drained */
 		ft__store_release(&s->busy, 1);
+		/* Again: a runner's process may have died while we waited
+		 * (the message stays in the slot for the manager, E4). */
+		if (!runner_ready(e, s))
+			return 1;
 		struct ft_future *f = claim(s);
 		if (f) {
 			if (e->opt.task_time_limit > 0)
 				ft__engine_poke(e);
-			ft__store_release(&s->in_task, T_IN);
+			ft__store_release(&s->in_task, T_IN_SEQ(s->msg.seq));
 			int code = e->runner ? e->runner->run(s, f) : run(f);
-			uint32_t in = T_IN;
+			uint32_t in = T_IN_SEQ(s->msg.seq);
 			if (ft__cas_acq_rel(&s->in_task, &in, T_OUT)) {
 				if (e->runner)
 					e->runner->settle(s);

@@ -169,14 +169,18 @@ struct ft__slot {
 	uint32_t kill_done;
 };
 /* (E7) Workers are killed on purpose only inside a task's function:
- * the worker stores T_IN before the call and CASes T_IN -> T_OUT after
- * it; the manager CASes T_IN -> T_KILLING before it sends SIGKILL, and a
- * worker whose CAS finds T_KILLING waits for the signal.  So a kill of
- * ours never lands in the bookkeeping around a task (the finish, its
- * reference drops), which a death there would leave half done. */
+ * the worker stores T_IN (tagged with the task's submission number)
+ * before the call and CASes it to T_OUT after it; the manager CASes that
+ * exact value to T_KILLING before it sends SIGKILL, and a worker whose
+ * CAS finds T_KILLING waits for the signal.  So a kill of ours never
+ * lands in the bookkeeping around a task (the finish, its reference
+ * drops), which a death there would leave half done; and the tag keeps
+ * a kill meant for one task off the next one the worker took meanwhile. */
 #define T_OUT     0u
 #define T_IN      1u
 #define T_KILLING 2u
+#define T_PHASE   3u
+#define T_IN_SEQ(seq) (T_IN | (uint32_t)(seq) << 2)
 #define KILL_TIME_LIMIT 1u   /* the future ends -ETIMEDOUT */
 #define KILL_CANCEL     2u   /* the future ends -ECANCELED */
 #define KILL_REASON     3u

@@ -179,14 +179,22 @@ static void kill_if_asked(struct ft__engine *e, struct ft__slot *s,
 		if (ft__future_is_done(target) ||
 		    (ft__future_phase(target) == F_RUNNING &&
 		     ft__future_runner(target) != s->index)) {
-			ft__store_release(&s->kill_for, 0);
+			/* A CAS: a proxy clears the word itself (E8) and a
+			 * newer request may already be there. */
+			__atomic_compare_exchange_n(&s->kill_for, &kill, 0,
+						    false, __ATOMIC_ACQ_REL,
+						    __ATOMIC_ACQUIRE);
 			kill = 0;
 		}
 	}
 	if (!kill && !(terminated && ft__load_acquire(&s->busy)))
 		return;
-	uint32_t in = T_IN;
-	if (ft__cas_acq_rel(&s->in_task, &in, T_KILLING)) {
+	/* The very task asked for (E7's tag); terminated, whichever runs. */
+	uint32_t in = ft__load_acquire(&s->in_task);
+	if (kill)
+		in = T_IN_SEQ(__atomic_load_n(&target->ss, __ATOMIC_ACQUIRE) >> 32);
+	if ((in & T_PHASE) == T_IN &&
+	    ft__cas_acq_rel(&s->in_task, &in, T_KILLING)) {
 		if (e->runner) {
 			/* (E8) The proxy settles it and clears in_task. */
 			e->runner->kill(s);

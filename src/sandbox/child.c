@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -168,6 +169,10 @@ static int set_up(const struct ft_sandbox *sb, int chan,
 	int r = keep_only_channel(chan);
 	if (r == 0)
 		r = unmap_shared();
+	/* No core file of a copy of the program's memory, and no ptrace
+	 * attach by anyone but root. */
+	if (r == 0 && prctl(PR_SET_DUMPABLE, 0) < 0)
+		r = -errno;
 	/* The program's own code, trusted: before the filter. */
 	if (r == 0 && o->initializer)
 		r = o->initializer(o->initarg);
@@ -199,6 +204,9 @@ static _Noreturn void serve(void)
 		}
 		if ((in_len && !in) || (out_len && !out))
 			_exit(EXIT_SETUP);  /* the task fails -ESRCH */
+		/* Outputs start zeroed, as everywhere: nothing of an earlier
+		 * task's result shows through a partial write. */
+		memset(out, 0, out_len);
 		if (ft__sandbox_read(FT__SANDBOX_CHAN_FD, in, in_len) != in_len)
 			_exit(0);
 		ft_task_fn fn = (ft_task_fn)(uintptr_t)q.fn;

@@ -294,6 +294,9 @@ int ft__sandbox_filter_load(const struct ft_sandbox *sb)
 	 * never only a thread.  NO_NEW_PRIVS is libseccomp's default. */
 	int r = seccomp_attr_set(f, SCMP_FLTATR_ACT_BADARCH,
 				 SCMP_ACT_KILL_PROCESS);
+	/* Every thread, should the initializer have started one. */
+	if (r == 0)
+		r = seccomp_attr_set(f, SCMP_FLTATR_CTL_TSYNC, 1);
 	if (r == 0)
 		r = strict ? strict_rules(f, sb, self)
 			   : no_network_rules(f, sb, deny, self);

@@ -116,17 +116,18 @@ static int await_ready(struct child *c)
 	return a.code;
 }
 
-static int start(void *ctx, struct ft__slot *s, const struct ft_pool_options *o)
+/* Fork a child and wait for its ready word: 0; a negative code it
+ * reported (*@fatal: its initializer or filter failed, and will again);
+ * or why there is no child this time (fork, socketpair, a death during
+ * its set-up). */
+static int spawn(void *ctx, struct child *c, const struct ft_pool_options *o,
+		 bool *fatal)
 {
-	struct child *c = child_of(s);
-	if (!c)
-		return -ENOMEM;
-	if (c->sock >= 0)
-		return 0;
 	/* The engine's options live in the arena, which the child unmaps:
 	 * it takes its own copy. */
 	struct ft_pool_options own = *o;
 	int sv[2];
+	*fatal = false;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
 	pid_t parent = getpid();
@@ -143,12 +144,54 @@ static int start(void *ctx, struct ft__slot *s, const struct ft_pool_options *o)
 	}
 	close(sv[1]);
 	int pidfd = ft__sys_pidfd_open(pid, 0);
+	if (pidfd == -ESRCH) {
+		/* Dead and already reaped (SIGCHLD ignored): its pid may be
+		 * another's by now, so never signal it. */
+		close(sv[0]);
+		return -ESRCH;
+	}
 	*c = (struct child){ .pid = pid, .pidfd = pidfd >= 0 ? pidfd : -1,
 			     .sock = sv[0] };
 	int r = await_ready(c);
 	if (r < 0)
 		end_child(c);
+	*fatal = r < 0 && r != -ESRCH;
 	return r;
+}
+
+/* Whether the idle child has died (a kill from outside, the OOM killer):
+ * its replacement then takes the next task, not its corpse. */
+static bool died_idle(struct child *c)
+{
+	if (c->pidfd >= 0) {
+		struct pollfd p = { c->pidfd, POLLIN, 0 };
+		return poll(&p, 1, 0) == 1;
+	}
+	char byte;
+	return recv(c->sock, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+/* Tries at a child before the engine breaks; waits of 10, 20, 40 ms
+ * between them (a fork that failed for memory may well work again). */
+#define SPAWN_TRIES 4
+
+static int start(void *ctx, struct ft__slot *s, const struct ft_pool_options *o)
+{
+	struct child *c = child_of(s);
+	if (!c)
+		return -ENOMEM;
+	if (c->sock >= 0 && !died_idle(c))
+		return 0;
+	end_child(c);  /* no task of ours is in it: no kill can come */
+	for (int attempt = 1;; attempt++) {
+		bool fatal;
+		int r = spawn(ctx, c, o, &fatal);
+		if (r == 0 || fatal || attempt == SPAWN_TRIES)
+			return r;
+		struct timespec until;
+		ft__timespec_from_now(&until, 10000000L << (attempt - 1));
+		ft__wait_fds(NULL, 0, &until);
+	}
 }
 
 /* (S1) Each field of the answer is read once, into our own copy, and
