@@ -15,7 +15,7 @@ done
 # shellcheck disable=SC2086
 $CLANG -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -I"$srcdir/include" -I"$srcdir/src" \
-	$srcs "$srcdir/tests/fuzz/fuzz_api.c" -luring -lm -o tests/fuzz_api
+	$srcs "$srcdir/tests/fuzz/fuzz_api.c" -luring -lseccomp -lm -o tests/fuzz_api
 mkdir -p tests/fuzz-corpus
 # The regressions first, each on its own: any failure stops here.
 for f in "$srcdir"/tests/fuzz/regressions/*; do
