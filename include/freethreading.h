@@ -1107,10 +1107,10 @@ FT_API int ft_pool_free(ft_pool_t *p);
  * network, not a hostile one from the files the user can write (nor,
  * where kernel.yama.ptrace_scope is 0, from /proc/<parent>/mem).
  *
- * The sandbox is an option of pools and executors, not of ft_worker_new:
- * an ft_worker runs with the arena mapped, which a sandboxed process must
- * not have.  One sandboxed worker is an executor of one:
- * ft_executor_new(1, &(struct ft_pool_options){ .sandbox = sb }).
+ * A single worker can be sandboxed too (ft_worker_set_sandbox): its
+ * target then runs in such a process, with no channel at all; what it
+ * can give back is its exit code.  For tasks with inputs and results,
+ * an executor of one sandboxed worker is the tool.
  */
 typedef struct ft_sandbox ft_sandbox_t;
 
@@ -1159,6 +1159,22 @@ FT_API int ft_sandbox_deny(ft_sandbox_t *sb, const char *syscall);
 /* Free the policy (pools and executors made with it keep their copy).
  * 0, -EINVAL for NULL. */
 FT_API int ft_sandbox_free(ft_sandbox_t *sb);
+
+/*
+ * Sandbox worker @w (before ft_worker_start, in the process that will
+ * start it): it is then always a process (FT_WORKER_THREAD is -EINVAL),
+ * and its child, once forked, keeps descriptors 0-2 only, unmaps every
+ * shared mapping, and runs its target under @sb's filter (a copy: @sb may
+ * be freed at once).  The target cannot use the arena or any shared
+ * primitive; it ends the worker with its return value, which
+ * ft_worker_exitcode reports (127: the sandbox could not be set up; minus
+ * SIGSYS: a call denied with FT_SANDBOX_DENY_KILL).  Setting it again
+ * replaces the policy.  0; -EINVAL (NULL @sb, a thread worker), -EALREADY
+ * (started), -ECHILD (set by another process), -EBADF, -ENOMEM.
+ * ft_worker_start from another process than the one that set it returns
+ * -ECHILD.
+ */
+FT_API int ft_worker_set_sandbox(ft_worker_t *w, const ft_sandbox_t *sb);
 
 #ifdef __cplusplus
 }

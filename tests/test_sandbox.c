@@ -816,3 +816,79 @@ Test(sandbox, nothing_is_left_behind, .timeout = FT_TEST_TIMEOUT)
 	}
 	ft_sandbox_free(sb);
 }
+
+/* ----------------------------------------------------- one worker */
+
+static int worker_opens(void *arg)
+{
+	(void)arg;
+	return open("/etc/passwd", O_RDONLY) < 0 ? errno : 0;
+}
+
+/* 0 if the worker has no shared mapping, nothing above stderr open, and
+ * no arena at @arg's address; else which of these failed. */
+static int worker_looks_around(void *arg)
+{
+	struct seen s;
+	if (look_around(&arg, &s) < 0)
+		return 99;
+	/* The directory look_around reads is its only descriptor above 2. */
+	return (s.shared_mappings ? 1 : 0) | (s.arena_mapped ? 2 : 0) |
+	       (s.fd_max > 3 || s.fds > 4 ? 4 : 0);
+}
+
+static int exit_code_of(ft_worker_t *w)
+{
+	cr_assert_eq(ft_worker_start(w), 0);
+	cr_assert_eq(ft_worker_join(w, FT_FOREVER), 0);
+	int code;
+	cr_assert_eq(ft_worker_exitcode(w, &code), 0);
+	cr_assert_eq(ft_worker_free(w), 0);
+	return code;
+}
+
+Test(sandbox, a_single_worker_can_be_sandboxed, .timeout = FT_TEST_TIMEOUT)
+{
+	ft_test_needs_processes();
+	ft_sandbox_t *strict = sandbox(FT_SANDBOX_STRICT, FT_SANDBOX_DENY_EPERM);
+	ft_sandbox_t *kills = sandbox(FT_SANDBOX_STRICT, FT_SANDBOX_DENY_KILL);
+	ft_sandbox_t *files = sandbox(FT_SANDBOX_NO_NETWORK,
+				      FT_SANDBOX_DENY_EPERM);
+
+	ft_worker_t *w = ft_worker_new(NULL, worker_opens, NULL, 0);
+	cr_assert_eq(ft_worker_set_sandbox(w, strict), 0);
+	cr_assert_eq(exit_code_of(w), EPERM);
+
+	w = ft_worker_new(NULL, worker_opens, NULL, 0);
+	cr_assert_eq(ft_worker_set_sandbox(w, kills), 0);
+	cr_assert_eq(exit_code_of(w), -SIGSYS);
+
+	void *in_arena = ft_shared_alloc(64);
+	cr_assert_not_null(in_arena);
+	int extra = open("/dev/null", O_RDONLY);  /* not O_CLOEXEC */
+	w = ft_worker_new(NULL, worker_looks_around, in_arena, 0);
+	cr_assert_eq(ft_worker_set_sandbox(w, strict), 0);
+	cr_assert_eq(ft_worker_set_sandbox(w, files), 0, "replaced");
+	cr_assert_eq(exit_code_of(w), 0);
+	close(extra);
+	ft_shared_free(in_arena);
+
+	/* Bad uses; a worker freed unstarted releases its copy. */
+	w = ft_worker_new(NULL, worker_opens, NULL, FT_WORKER_THREAD);
+	cr_assert_eq(ft_worker_set_sandbox(w, strict), -EINVAL);
+	cr_assert_eq(ft_worker_free(w), 0);
+	w = ft_worker_new(NULL, worker_opens, NULL, 0);
+	cr_assert_eq(ft_worker_set_sandbox(w, NULL), -EINVAL);
+	cr_assert_eq(ft_worker_set_sandbox(NULL, strict), -EINVAL);
+	cr_assert_eq(ft_worker_set_sandbox(w, strict), 0);
+	cr_assert_eq(ft_worker_free(w), 0);
+	w = ft_worker_new(NULL, worker_opens, NULL, 0);
+	cr_assert_eq(ft_worker_start(w), 0);
+	cr_assert_eq(ft_worker_set_sandbox(w, strict), -EALREADY);
+	cr_assert_eq(ft_worker_join(w, FT_FOREVER), 0);
+	cr_assert_eq(ft_worker_free(w), 0);
+
+	ft_sandbox_free(strict);
+	ft_sandbox_free(kills);
+	ft_sandbox_free(files);
+}

@@ -56,10 +56,14 @@ static size_t write_all(const void *buf, size_t len)
 	return put;
 }
 
-/* The channel at FT__SANDBOX_CHAN_FD, nothing above it open. */
+/* The channel at FT__SANDBOX_CHAN_FD, nothing above it open (no channel,
+ * @chan < 0: nothing above stderr). */
 static int keep_only_channel(int chan)
 {
-	if (chan != FT__SANDBOX_CHAN_FD) {
+	if (chan < 0) {
+		if (syscall(SYS_close_range, 3, ~0u, 0) == 0)
+			return 0;
+	} else if (chan != FT__SANDBOX_CHAN_FD) {
 		if (dup2(chan, FT__SANDBOX_CHAN_FD) < 0)
 			return -errno;
 		close(chan);
@@ -70,7 +74,8 @@ static int keep_only_channel(int chan)
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return -errno;
-	for (rlim_t fd = FT__SANDBOX_CHAN_FD + 1; fd < rl.rlim_cur; fd++)
+	for (rlim_t fd = chan < 0 ? 3 : FT__SANDBOX_CHAN_FD + 1;
+	     fd < rl.rlim_cur; fd++)
 		close((int)fd);
 	return 0;
 }
@@ -163,9 +168,10 @@ static void plain_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-static int set_up(const struct ft_sandbox *sb, int chan,
-		  const struct ft_pool_options *o)
+int ft__sandbox_enter(const struct ft_sandbox *sb, int chan,
+		      const struct ft_pool_options *o)
 {
+	plain_signals();
 	int r = keep_only_channel(chan);
 	if (r == 0)
 		r = unmap_shared();
@@ -174,7 +180,7 @@ static int set_up(const struct ft_sandbox *sb, int chan,
 	if (r == 0 && prctl(PR_SET_DUMPABLE, 0) < 0)
 		r = -errno;
 	/* The program's own code, trusted: before the filter. */
-	if (r == 0 && o->initializer)
+	if (r == 0 && o && o->initializer)
 		r = o->initializer(o->initarg);
 	if (r == 0)
 		r = ft__sandbox_filter_load(sb);
@@ -235,8 +241,7 @@ _Noreturn void ft__sandbox_child(const struct ft_sandbox *sb, int chan,
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(EXIT_SETUP);
-	plain_signals();
-	int r = set_up(sb, chan, o);
+	int r = ft__sandbox_enter(sb, chan, o);
 	struct ft__sandbox_resp ready = { FT__SANDBOX_MAGIC, 0, r, 0 };
 	if (write_all(&ready, sizeof(ready)) != sizeof(ready) || r < 0)
 		_exit(EXIT_SETUP);

@@ -65,6 +65,13 @@ struct ft__sandbox_resp {
 /* policy.c: install @sb's filter in the calling (child) process. */
 int ft__sandbox_filter_load(const struct ft_sandbox *sb);
 
+/* child.c: cut the calling (forked) process off: default signal
+ * dispositions, descriptors 0-2 and @chan only (moved to
+ * FT__SANDBOX_CHAN_FD; @chan < 0: none), no shared mapping, not dumpable,
+ * @o's initializer run (if @o), then @sb's filter.  0 or -errno. */
+int ft__sandbox_enter(const struct ft_sandbox *sb, int chan,
+		      const struct ft_pool_options *o);
+
 /* child.c: the child's whole life after the fork. */
 _Noreturn void ft__sandbox_child(const struct ft_sandbox *sb, int chan,
 				 pid_t parent, const struct ft_pool_options *o);

@@ -208,8 +208,15 @@ FT_API int ft_worker_free(ft_worker_t *w)
 		return -EINVAL;
 	uint32_t v = ft__load_relaxed(&w->state);
 	for (;;) {
-		if ((v & W_PHASE) != W_RUNNING)
+		if ((v & W_PHASE) != W_RUNNING) {
+			/* Never started: its isolation was never handed on. */
+			struct ft__isolation *iso = w->isolation;
+			if (iso && w->isolation_pid == getpid()) {
+				w->isolation = NULL;
+				iso->release(iso);
+			}
 			return ft__worker_release(w);
+		}
 		if (v & W_DETACHED)
 			return -EBADF;
 		/* The finisher sees DETACHED in the same word it moves to

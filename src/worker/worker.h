@@ -46,6 +46,18 @@
  * someone sleeps waiting for it. */
 #define IDENT_WAITING 0x80000000u
 
+/*
+ * A process worker's isolation, set by a layer above (the sandbox, in the
+ * process that will start the worker): entered in the child, after the
+ * fork and before the target, it returns with the child cut off from the
+ * arena (or ends the child).  The starting process releases it once the
+ * child is forked; the child runs on its own copy.
+ */
+struct ft__isolation {
+	void (*enter)(struct ft__isolation *self);
+	void (*release)(struct ft__isolation *self);
+};
+
 struct ft_worker {
 	uint32_t state;
 	uint32_t flags;
@@ -58,6 +70,9 @@ struct ft_worker {
 	void *arg;
 	ft_worker_t *reg_next, *reg_prev; /* the registry (registry.c) */
 	uint32_t owner_process; /* a process worker's owner slot (owner.h) */
+	/* Process-local to isolation_pid, which alone may start it. */
+	struct ft__isolation *isolation;
+	int32_t isolation_pid;
 	char name[FT_WORKER_NAME_MAX + 1];
 };
 

@@ -93,8 +93,28 @@ static int start_thread(ft_worker_t *w)
 	return -r;
 }
 
+/* An isolated worker (a sandbox): no arena from here on, so nothing of
+ * the record is touched after entering; it ends by _exit, its reaper
+ * sees the status. */
+static _Noreturn void isolated_main(ft_worker_t *w, struct ft__isolation *iso)
+{
+	ft_target_fn target = w->target;
+	ft_void_target_fn void_target = w->void_target;
+	void *arg = w->arg;
+	ft__process_record = NULL;
+	ft__self = NULL;
+	iso->enter(iso);
+	int code = 0;
+	if (target)
+		code = target(arg);
+	else
+		void_target(arg);
+	_exit(code & 0377);
+}
+
 static _Noreturn void process_main(ft_worker_t *w, pid_t parent,
-				   const sigset_t *mask)
+				   const sigset_t *mask,
+				   struct ft__isolation *iso)
 {
 	/* Buffered output still in stdio belongs to the parent (another of
 	 * its threads may have written after our flush): don't repeat it. */
@@ -109,6 +129,8 @@ static _Noreturn void process_main(ft_worker_t *w, pid_t parent,
 	 * thread's signal mask, not the supervisor's all-blocked one. */
 	if (mask)
 		pthread_sigmask(SIG_SETMASK, mask, NULL);
+	if (iso)
+		isolated_main(w, iso);
 	ft__process_record = w;
 	ft__self = w;
 	/* The slot our reaper reports the end of (atfork reset ours). */
@@ -133,6 +155,8 @@ _Noreturn void ft__process_exit(int code)
 int ft__spawn_process(ft_worker_t *w, const sigset_t *mask)
 {
 	pid_t parent = getpid();
+	/* Read before the fork: the child must not see it cleared below. */
+	struct ft__isolation *iso = w->isolation;
 
 	/* Taken here, so that the reaper (in this process) knows it. */
 	w->owner_process = ft__owner_process_new();
@@ -144,7 +168,12 @@ int ft__spawn_process(ft_worker_t *w, const sigset_t *mask)
 		return -e;
 	}
 	if (pid == 0)
-		process_main(w, parent, mask);
+		process_main(w, parent, mask, iso);
+	if (iso) {
+		/* The child runs on its copy. */
+		w->isolation = NULL;
+		iso->release(iso);
+	}
 	publish_ident(w, (uint32_t)pid);
 	ft__supervise(w, pid);
 	return 0;
@@ -180,7 +209,10 @@ FT_API int ft_worker_start(ft_worker_t *w)
 	ft__workers_started = true;
 	/* Filled in before the record turns RUNNING: the repair pass reads
 	 * them in any RUNNING record it walks (acquire on the phase). */
-	bool process = (w->flags & FT_WORKER_PROCESS) ||
+	/* An isolation is this process's memory, and needs its own. */
+	if (w->isolation && w->isolation_pid != getpid())
+		return -ECHILD;
+	bool process = (w->flags & FT_WORKER_PROCESS) || w->isolation ||
 		       (ft__multiprocessing && !(w->flags & FT_WORKER_THREAD));
 	w->flags = (w->flags & ~W_IS_PROCESS) | (process ? W_IS_PROCESS : 0);
 	w->creator_pid = getpid();
