@@ -80,70 +80,75 @@ static int keep_only_channel(int chan)
 	return 0;
 }
 
-/* Read all of @path into a malloc'ed string: NULL on failure. */
-static char *slurp(const char *path)
+/* A line of /proc/self/maps: "lo-hi perms ...": whether it parses, and
+ * its range and fourth permission letter ('s' for shared). */
+static bool parse_map_line(const char *p, unsigned long *lo, unsigned long *hi,
+			   char *kind)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	size_t cap = 16384, len = 0;
-	char *buf = malloc(cap);
-	for (;;) {
-		if (!buf)
-			break;
-		if (len + 1 == cap) {
-			char *p = realloc(buf, cap * 2);
-			if (!p) {
-				free(buf);
-				buf = NULL;
+	unsigned long v[2] = { 0, 0 };
+	for (int i = 0; i < 2; i++) {
+		int digits = 0;
+		for (;; p++, digits++) {
+			int d = *p >= '0' && *p <= '9'   ? *p - '0'
+				: *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
+							 : -1;
+			if (d < 0)
 				break;
-			}
-			buf = p;
-			cap *= 2;
+			v[i] = v[i] << 4 | (unsigned long)d;
 		}
-		ssize_t r = read(fd, buf + len, cap - 1 - len);
+		if (!digits || *p++ != (i == 0 ? '-' : ' '))
+			return false;
+	}
+	for (int i = 0; i < 4; i++)
+		if (!p[i])
+			return false;
+	*lo = v[0];
+	*hi = v[1];
+	*kind = p[3];
+	return true;
+}
+
+/*
+ * Unmap every shared mapping (the arena, io_uring rings, the program's
+ * own): -errno, or how many were found.  Nothing here allocates (see
+ * policy.c): the map is read through a buffer on the stack, line by line,
+ * and what a munmap changes under the reading is caught by the next pass.
+ */
+static long unmap_shared_once(void)
+{
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	char buf[4096];
+	size_t len = 0;
+	long found = 0;
+	for (;;) {
+		ssize_t r = read(fd, buf + len, sizeof(buf) - 1 - len);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			free(buf);
-			buf = NULL;
-			break;
-		}
-		if (r == 0) {
-			buf[len] = '\0';
+			found = -errno;
 			break;
 		}
 		len += (size_t)r;
+		buf[len] = '\0';
+		char *line = buf, *nl;
+		while ((nl = strchr(line, '\n'))) {
+			*nl = '\0';
+			unsigned long lo, hi;
+			char kind;
+			if (parse_map_line(line, &lo, &hi, &kind) && kind == 's') {
+				found++;
+				munmap((void *)lo, hi - lo);
+			}
+			line = nl + 1;
+		}
+		len -= (size_t)(line - buf);
+		memmove(buf, line, len);
+		if (r == 0 || len == sizeof(buf) - 1)
+			break;  /* the end (or a line longer than a page) */
 	}
 	close(fd);
-	return buf;
-}
-
-/* Unmap every shared mapping (the arena, io_uring rings, the program's
- * own): -errno, or how many were found.  The whole map is read before
- * anything is unmapped. */
-static long unmap_shared_once(void)
-{
-	char *maps = slurp("/proc/self/maps");
-	if (!maps)
-		return -errno;
-	long found = 0;
-	for (char *line = maps; *line;) {
-		char *end = strchr(line, '\n');
-		if (end)
-			*end = '\0';
-		unsigned long lo, hi;
-		char perms[5];
-		if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) == 3 &&
-		    perms[3] == 's') {
-			found++;
-			munmap((void *)lo, hi - lo);
-		}
-		if (!end)
-			break;
-		line = end + 1;
-	}
-	free(maps);
 	return found;
 }
 
@@ -168,7 +173,7 @@ static void plain_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-int ft__sandbox_enter(const struct ft_sandbox *sb, int chan,
+int ft__sandbox_enter(struct ft_sandbox *sb, int chan,
 		      const struct ft_pool_options *o)
 {
 	plain_signals();
@@ -187,6 +192,23 @@ int ft__sandbox_enter(const struct ft_sandbox *sb, int chan,
 	return r < 0 ? r : 0;
 }
 
+/* A buffer of at least @len bytes, from mmap: nothing in the child
+ * allocates through malloc (policy.c says why). */
+static bool grow(char **buf, size_t *cap, size_t len)
+{
+	if (*buf)
+		munmap(*buf, *cap);
+	*buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (*buf == MAP_FAILED) {
+		*buf = NULL;
+		*cap = 0;
+		return false;
+	}
+	*cap = len;
+	return true;
+}
+
 /* Run each request until the proxy closes the channel. */
 static _Noreturn void serve(void)
 {
@@ -198,18 +220,10 @@ static _Noreturn void serve(void)
 		    sizeof(q))
 			_exit(0);  /* the proxy is done with us */
 		size_t in_len = q.n * q.in_size, out_len = q.n * q.out_size;
-		if (in_len > in_cap) {
-			free(in);
-			in = malloc(in_len);
-			in_cap = in ? in_len : 0;
-		}
-		if (out_len > out_cap) {
-			free(out);
-			out = calloc(1, out_len);
-			out_cap = out ? out_len : 0;
-		}
-		if ((in_len && !in) || (out_len && !out))
+		if (in_len > in_cap && !grow(&in, &in_cap, in_len))
 			_exit(EXIT_SETUP);  /* the task fails -ESRCH */
+		if (out_len > out_cap && !grow(&out, &out_cap, out_len))
+			_exit(EXIT_SETUP);
 		/* Outputs start zeroed, as everywhere: nothing of an earlier
 		 * task's result shows through a partial write. */
 		memset(out, 0, out_len);
@@ -230,7 +244,7 @@ static _Noreturn void serve(void)
 	}
 }
 
-_Noreturn void ft__sandbox_child(const struct ft_sandbox *sb, int chan,
+_Noreturn void ft__sandbox_child(struct ft_sandbox *sb, int chan,
 				 pid_t parent, const struct ft_pool_options *o)
 {
 	/* Output still buffered is the parent's to write, not ours. */

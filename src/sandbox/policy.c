@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Sandbox policies: the public calls that make and change one, and the
- * seccomp filter a child builds from it (libseccomp).  The filter is built
- * in the child, after the fork, because its rules name the child's own
- * pid (signals to itself only).
+ * seccomp filter compiled from it (libseccomp) that a child loads.
  */
 #include <errno.h>
 #include <linux/seccomp.h>
@@ -11,7 +9,10 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -153,6 +154,7 @@ static void release(void *p)
 		return;
 	free(sb->allow);
 	free(sb->deny);
+	free(sb->prog);
 	free(sb);
 }
 
@@ -174,12 +176,21 @@ void *ft__sandbox_copy(const void *policy)
 	*sb = *from;
 	sb->allow = sb->deny = NULL;
 	sb->nallow = sb->ndeny = 0;
+	sb->prog = NULL;
 	for (size_t i = 0; i < from->nallow; i++)
 		if (add(&sb->allow, &sb->nallow, from->allow[i]) < 0)
 			goto fail;
 	for (size_t i = 0; i < from->ndeny; i++)
 		if (add(&sb->deny, &sb->ndeny, from->deny[i]) < 0)
 			goto fail;
+	sb->prog = NULL;
+	sb->prog_len = 0;
+	int r = ft__sandbox_compile(sb);
+	if (r < 0) {
+		release(sb);
+		errno = -r;
+		return NULL;
+	}
 	return sb;
 fail:
 	release(sb);
@@ -280,28 +291,78 @@ static int no_network_rules(scmp_filter_ctx f, const struct ft_sandbox *sb,
 	return r;
 }
 
-int ft__sandbox_filter_load(const struct ft_sandbox *sb)
+/*
+ * The filter is compiled once, in the parent, and only loaded in the
+ * child: a child forked from a multithreaded program must not allocate
+ * (an allocator other than glibc's, ASan's among them, may have been
+ * locked by another thread at the fork; the first CI run of this code
+ * hung a child in ASan's allocator inside libseccomp).  Its rules name
+ * the child's pid, which the parent cannot know: they are compiled with
+ * SELF_PLACEHOLDER, and the child writes its pid over it.
+ */
+#define SELF_PLACEHOLDER 0x5eed1e55u
+
+int ft__sandbox_compile(struct ft_sandbox *sb)
 {
 	uint32_t deny = sb->action == FT_SANDBOX_DENY_KILL
 				? SCMP_ACT_KILL_PROCESS
 				: SCMP_ACT_ERRNO(EPERM);
-	scmp_datum_t self = (scmp_datum_t)getpid();
 	bool strict = sb->preset == FT_SANDBOX_STRICT;
 	scmp_filter_ctx f = seccomp_init(strict ? deny : SCMP_ACT_ALLOW);
 	if (!f)
 		return -ENOMEM;
 	/* Another architecture's calls (int 0x80, x32) kill the process,
-	 * never only a thread.  NO_NEW_PRIVS is libseccomp's default. */
+	 * never only a thread. */
 	int r = seccomp_attr_set(f, SCMP_FLTATR_ACT_BADARCH,
 				 SCMP_ACT_KILL_PROCESS);
-	/* Every thread, should the initializer have started one. */
 	if (r == 0)
-		r = seccomp_attr_set(f, SCMP_FLTATR_CTL_TSYNC, 1);
+		r = strict ? strict_rules(f, sb, SELF_PLACEHOLDER)
+			   : no_network_rules(f, sb, deny, SELF_PLACEHOLDER);
+	/* libseccomp 2.5 exports to a descriptor only. */
+	int fd = r == 0 ? memfd_create("ft-sandbox-bpf", MFD_CLOEXEC) : -1;
+	if (r == 0 && fd < 0)
+		r = -errno;
 	if (r == 0)
-		r = strict ? strict_rules(f, sb, self)
-			   : no_network_rules(f, sb, deny, self);
-	if (r == 0)
-		r = seccomp_load(f);
+		r = seccomp_export_bpf(f, fd);
 	seccomp_release(f);
-	return r < 0 ? r : 0;
+	struct stat st;
+	if (r == 0 && fstat(fd, &st) < 0)
+		r = -errno;
+	if (r == 0 && (st.st_size <= 0 ||
+		       st.st_size % (off_t)sizeof(struct sock_filter)))
+		r = -EPROTO;
+	struct sock_filter *prog = r == 0 ? malloc((size_t)st.st_size) : NULL;
+	if (r == 0 && !prog)
+		r = -ENOMEM;
+	if (r == 0 && pread(fd, prog, (size_t)st.st_size, 0) != st.st_size)
+		r = -EIO;
+	if (fd >= 0)
+		close(fd);
+	if (r < 0) {
+		free(prog);
+		return r;
+	}
+	free(sb->prog);
+	sb->prog = prog;
+	sb->prog_len = (size_t)st.st_size / sizeof(struct sock_filter);
+	return 0;
+}
+
+int ft__sandbox_filter_load(struct ft_sandbox *sb)
+{
+	uint32_t self = (uint32_t)getpid();
+	for (size_t i = 0; i < sb->prog_len; i++)
+		if (BPF_CLASS(sb->prog[i].code) == BPF_JMP &&
+		    sb->prog[i].k == SELF_PLACEHOLDER)
+			sb->prog[i].k = self;
+	struct sock_fprog fprog = { (unsigned short)sb->prog_len, sb->prog };
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	/* Every thread, should the initializer have started one: TSYNC
+	 * returns a thread's id if one cannot take the filter. */
+	long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+			 SECCOMP_FILTER_FLAG_TSYNC, &fprog);
+	if (r < 0)
+		return -errno;
+	return r == 0 ? 0 : -EBUSY;
 }

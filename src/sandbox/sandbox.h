@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <linux/filter.h>
 #include <sys/types.h>
 
 #include "executor/executor.h"
@@ -36,6 +37,9 @@ struct ft_sandbox {
 	 * the same number replaces an earlier one. */
 	int *allow, *deny;
 	size_t nallow, ndeny;
+	/* The compiled filter, in an engine's or a worker's copy only. */
+	struct sock_filter *prog;
+	size_t prog_len;
 };
 
 extern const struct ft__task_runner ft__sandbox_runner;
@@ -62,18 +66,21 @@ struct ft__sandbox_resp {
 	uint32_t failed_at;
 };
 
-/* policy.c: install @sb's filter in the calling (child) process. */
-int ft__sandbox_filter_load(const struct ft_sandbox *sb);
+/* policy.c: compile @sb's filter (into sb->prog), in the parent. */
+int ft__sandbox_compile(struct ft_sandbox *sb);
+/* policy.c: install @sb's compiled filter in the calling (child)
+ * process, on every thread; allocates nothing. */
+int ft__sandbox_filter_load(struct ft_sandbox *sb);
 
 /* child.c: cut the calling (forked) process off: default signal
  * dispositions, descriptors 0-2 and @chan only (moved to
  * FT__SANDBOX_CHAN_FD; @chan < 0: none), no shared mapping, not dumpable,
  * @o's initializer run (if @o), then @sb's filter.  0 or -errno. */
-int ft__sandbox_enter(const struct ft_sandbox *sb, int chan,
+int ft__sandbox_enter(struct ft_sandbox *sb, int chan,
 		      const struct ft_pool_options *o);
 
 /* child.c: the child's whole life after the fork. */
-_Noreturn void ft__sandbox_child(const struct ft_sandbox *sb, int chan,
+_Noreturn void ft__sandbox_child(struct ft_sandbox *sb, int chan,
 				 pid_t parent, const struct ft_pool_options *o);
 
 /* A whole read from the channel: the count read, short only at end of
