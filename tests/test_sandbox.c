@@ -35,14 +35,13 @@ __attribute__((constructor)) static void no_core_files(void)
 	setrlimit(RLIMIT_CORE, &none);
 }
 
-static ft_sandbox_t *sandbox(int preset, int action)
-{
-	ft_sandbox_t *sb = ft_sandbox_new(preset, action);
-	if (!sb && errno == ENOSYS)
-		cr_skip_test("seccomp filters are not available here");
-	cr_assert_not_null(sb, "ft_sandbox_new: errno %d", errno);
-	return sb;
-}
+/* @var := a new policy, or the test skips where seccomp filters are not
+ * available.  A macro: a skip must return from the test itself. */
+#define SANDBOX(var, preset, action)                                          \
+	ft_sandbox_t *var = ft_sandbox_new(preset, action);                   \
+	if (!var && errno == ENOSYS)                                          \
+		cr_skip_test("seccomp filters are not available here");       \
+	cr_assert_not_null(var, "ft_sandbox_new: errno %d", errno)
 
 static ft_executor_t *sandboxed(int n, const ft_sandbox_t *sb,
 				double time_limit)
@@ -126,7 +125,7 @@ static int try_call(const void *in, void *out)
 Test(sandbox, strict_denies_each_call_with_eperm, .timeout = FT_TEST_TIMEOUT)
 {
 	ft_test_needs_processes();
-	ft_sandbox_t *sb = sandbox(FT_SANDBOX_STRICT, FT_SANDBOX_DENY_EPERM);
+	SANDBOX(sb, FT_SANDBOX_STRICT, FT_SANDBOX_DENY_EPERM);
 	ft_executor_t *ex = sandboxed(1, sb, 0);
 	cr_assert_eq(ft_sandbox_free(sb), 0);
 	for (int c = 0; c < NCALLS; c++) {
@@ -144,7 +143,7 @@ Test(sandbox, strict_kills_the_worker_on_each_call,
      .timeout = FT_TEST_TIMEOUT)
 {
 	ft_test_needs_processes();
-	ft_sandbox_t *sb = sandbox(FT_SANDBOX_STRICT, FT_SANDBOX_DENY_KILL);
+	SANDBOX(sb, FT_SANDBOX_STRICT, FT_SANDBOX_DENY_KILL);
 	ft_executor_t *ex = sandboxed(2, sb, 0);
 	ft_sandbox_free(sb);
 	for (int c = 0; c < NCALLS; c++) {
@@ -159,7 +158,7 @@ Test(sandbox, strict_kills_the_worker_on_each_call,
 Test(sandbox, no_network_allows_files_only, .timeout = FT_TEST_TIMEOUT)
 {
 	ft_test_needs_processes();
-	ft_sandbox_t *sb = sandbox(FT_SANDBOX_NO_NETWORK, FT_SANDBOX_DENY_EPERM);
+	SANDBOX(sb, FT_SANDBOX_NO_NETWORK, FT_SANDBOX_DENY_EPERM);
 	ft_executor_t *ex = sandboxed(1, sb, 0);
 	ft_sandbox_free(sb);
 	for (int c = 0; c < NCALLS; c++) {
@@ -224,7 +223,7 @@ Test(sandbox, the_worker_keeps_no_shared_mapping_nor_descriptor,
 	cr_assert_geq(extra, 0);
 	void *in_arena = ft_shared_alloc(64);
 	cr_assert_not_null(in_arena);
-	ft_sandbox_t *sb = sandbox(FT_SANDBOX_NO_NETWORK, FT_SANDBOX_DENY_EPERM);
+	SANDBOX(sb, FT_SANDBOX_NO_NETWORK, FT_SANDBOX_DENY_EPERM);
 	ft_executor_t *ex = sandboxed(1, sb, 0);
 	ft_sandbox_free(sb);
 	struct seen s;
@@ -260,7 +259,7 @@ static int call_getpid(const void *in, void *out)
 Test(sandbox, rules_can_be_added_and_removed, .timeout = FT_TEST_TIMEOUT)
 {
 	ft_test_needs_processes();
-	ft_sandbox_t *sb = sandbox(FT_SANDBOX_STRICT, FT_SANDBOX_DENY_EPERM);
+	SANDBOX(sb, FT_SANDBOX_STRICT, FT_SANDBOX_DENY_EPERM);
 	cr_assert_eq(ft_sandbox_allow(sb, "no_such_call"), -EINVAL);
 	cr_assert_eq(ft_sandbox_allow(NULL, "getppid"), -EINVAL);
 	cr_assert_eq(ft_sandbox_allow(sb, NULL), -EINVAL);
@@ -373,7 +372,7 @@ static long submit_live(ft_executor_t *ex, int value)
 Test(sandbox, a_dead_worker_fails_only_its_task, .timeout = FT_TEST_TIMEOUT)
 {
 	ft_test_needs_processes();
-	ft_sandbox_t *sb = sandbox(FT_SANDBOX_STRICT, FT_SANDBOX_DENY_EPERM);
+	SANDBOX(sb, FT_SANDBOX_STRICT, FT_SANDBOX_DENY_EPERM);
 	struct ft_pool_options o = { .sandbox = sb, .initializer = init_42,
 				     .task_time_limit = 0.5 };
 	ft_executor_t *ex = ft_executor_new(2, &o);
@@ -398,7 +397,7 @@ Test(sandbox, a_dead_worker_fails_only_its_task, .timeout = FT_TEST_TIMEOUT)
 Test(sandbox, a_running_task_can_be_cancelled, .timeout = FT_TEST_TIMEOUT)
 {
 	ft_test_needs_processes();
-	ft_sandbox_t *sb = sandbox(FT_SANDBOX_STRICT, FT_SANDBOX_DENY_EPERM);
+	SANDBOX(sb, FT_SANDBOX_STRICT, FT_SANDBOX_DENY_EPERM);
 	ft_executor_t *ex = sandboxed(1, sb, 0);
 	ft_sandbox_free(sb);
 	struct job spin = { SPIN, 0 };
@@ -419,7 +418,7 @@ Test(sandbox, a_failing_initializer_breaks_the_executor,
      .timeout = FT_TEST_TIMEOUT)
 {
 	ft_test_needs_processes();
-	ft_sandbox_t *sb = sandbox(FT_SANDBOX_STRICT, FT_SANDBOX_DENY_EPERM);
+	SANDBOX(sb, FT_SANDBOX_STRICT, FT_SANDBOX_DENY_EPERM);
 	struct ft_pool_options o = { .sandbox = sb, .initializer = init_fails };
 	ft_executor_t *ex = ft_executor_new(1, &o);
 	cr_assert_not_null(ex);
@@ -447,7 +446,7 @@ static int square_int(const void *in, void *out)
 Test(sandbox, a_pool_maps_in_sandboxed_workers, .timeout = FT_TEST_TIMEOUT)
 {
 	ft_test_needs_processes();
-	ft_sandbox_t *sb = sandbox(FT_SANDBOX_STRICT, FT_SANDBOX_DENY_KILL);
+	SANDBOX(sb, FT_SANDBOX_STRICT, FT_SANDBOX_DENY_KILL);
 	struct ft_pool_options o = { .sandbox = sb };
 	ft_pool_t *p = ft_pool_new(2, &o);
 	cr_assert_not_null(p);
@@ -490,7 +489,7 @@ static int fill_or_touch(const void *in, void *out)
 Test(sandbox, outputs_start_zeroed, .timeout = FT_TEST_TIMEOUT)
 {
 	ft_test_needs_processes();
-	ft_sandbox_t *sb = sandbox(FT_SANDBOX_STRICT, FT_SANDBOX_DENY_EPERM);
+	SANDBOX(sb, FT_SANDBOX_STRICT, FT_SANDBOX_DENY_EPERM);
 	ft_executor_t *ex = sandboxed(1, sb, 0);
 	ft_sandbox_free(sb);
 	unsigned char out[64];
@@ -523,7 +522,7 @@ static char state_of(long pid)
 Test(sandbox, an_idle_worker_killed_costs_nothing, .timeout = FT_TEST_TIMEOUT)
 {
 	ft_test_needs_processes();
-	ft_sandbox_t *sb = sandbox(FT_SANDBOX_STRICT, FT_SANDBOX_DENY_EPERM);
+	SANDBOX(sb, FT_SANDBOX_STRICT, FT_SANDBOX_DENY_EPERM);
 	ft_executor_t *ex = sandboxed(1, sb, 0);
 	long pid, again;
 	cr_assert_eq(run_one(ex, my_pid, NULL, 0, &pid, sizeof(pid)), 0);
@@ -599,7 +598,7 @@ static int forge(const void *in, void *out)
 Test(sandbox, forged_answers_are_refused, .timeout = FT_TEST_TIMEOUT)
 {
 	ft_test_needs_processes();
-	ft_sandbox_t *sb = sandbox(FT_SANDBOX_STRICT, FT_SANDBOX_DENY_EPERM);
+	SANDBOX(sb, FT_SANDBOX_STRICT, FT_SANDBOX_DENY_EPERM);
 	ft_executor_t *ex = sandboxed(1, sb, 0);
 	ft_sandbox_free(sb);
 	for (int k = 0; k < NFORGERIES; k++) {
@@ -692,7 +691,7 @@ static void writable_ranges(struct hostile *h)
 Test(sandbox, a_hostile_task_fails_only_itself, .timeout = FT_TEST_TIMEOUT)
 {
 	ft_test_needs_processes();
-	ft_sandbox_t *sb = sandbox(FT_SANDBOX_STRICT, FT_SANDBOX_DENY_EPERM);
+	SANDBOX(sb, FT_SANDBOX_STRICT, FT_SANDBOX_DENY_EPERM);
 	ft_executor_t *ex = sandboxed(3, sb, 1.0);
 	ft_sandbox_free(sb);
 	static struct hostile h;
@@ -786,7 +785,7 @@ static int settled_fds(void)
 Test(sandbox, nothing_is_left_behind, .timeout = FT_TEST_TIMEOUT)
 {
 	ft_test_needs_processes();
-	ft_sandbox_t *sb = sandbox(FT_SANDBOX_STRICT, FT_SANDBOX_DENY_KILL);
+	SANDBOX(sb, FT_SANDBOX_STRICT, FT_SANDBOX_DENY_KILL);
 	/* A first round sets up what the runtime keeps for good. */
 	for (int round = 0; round < 4; round++) {
 		int fds = settled_fds();
@@ -850,10 +849,9 @@ static int exit_code_of(ft_worker_t *w)
 Test(sandbox, a_single_worker_can_be_sandboxed, .timeout = FT_TEST_TIMEOUT)
 {
 	ft_test_needs_processes();
-	ft_sandbox_t *strict = sandbox(FT_SANDBOX_STRICT, FT_SANDBOX_DENY_EPERM);
-	ft_sandbox_t *kills = sandbox(FT_SANDBOX_STRICT, FT_SANDBOX_DENY_KILL);
-	ft_sandbox_t *files = sandbox(FT_SANDBOX_NO_NETWORK,
-				      FT_SANDBOX_DENY_EPERM);
+	SANDBOX(strict, FT_SANDBOX_STRICT, FT_SANDBOX_DENY_EPERM);
+	SANDBOX(kills, FT_SANDBOX_STRICT, FT_SANDBOX_DENY_KILL);
+	SANDBOX(files, FT_SANDBOX_NO_NETWORK, FT_SANDBOX_DENY_EPERM);
 
 	ft_worker_t *w = ft_worker_new(NULL, worker_opens, NULL, 0);
 	cr_assert_eq(ft_worker_set_sandbox(w, strict), 0);
