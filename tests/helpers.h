@@ -2,6 +2,7 @@
 #ifndef FT_TEST_HELPERS_H
 #define FT_TEST_HELPERS_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -41,6 +42,19 @@ static inline void *ft_test_shared(size_t size)
 		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	cr_assert(p != MAP_FAILED, "mmap shared test page");
 	return p;
+}
+
+/* The entries of directory @dir but "." and "..". */
+static inline int ft_test_dir_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	cr_assert_not_null(d, "opendir %s", dir);
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
 }
 
 static inline bool ft_test_multiprocessing(void)

@@ -440,14 +440,7 @@ static int pidfd_of_the_dead(const char *name)
  * while we looked. */
 static int count_threads(void)
 {
-	DIR *d = opendir("/proc/self/task");
-	cr_assert_not_null(d);
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
+	return ft_test_dir_entries("/proc/self/task");
 }
 
 static int list_fds(char *list, size_t cap, int *unsettled)

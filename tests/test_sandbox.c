@@ -729,18 +729,6 @@ Test(sandbox, a_hostile_task_fails_only_itself, .timeout = FT_TEST_TIMEOUT)
 
 /* ------------------------------------------------------- leftovers */
 
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	cr_assert_not_null(d);
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
 /* Descriptors open but the wait rings of threads (each thread's goes
  * with it, a little after an executor's free returns), which are
  * checked to number no more than the threads. */
@@ -763,7 +751,7 @@ static int open_fds(void)
 			n++;
 	}
 	closedir(d);
-	cr_assert_leq(rings, count_entries("/proc/self/task"),
+	cr_assert_leq(rings, ft_test_dir_entries("/proc/self/task"),
 		      "%d wait rings", rings);
 	return n;
 }

@@ -101,17 +101,14 @@ static int runner_killed(struct ft__engine *e, struct ft__slot *s,
 	return code;
 }
 
-/* Have slot @s's runner ready: false if that failed (S_INIT stays, and
- * the manager breaks the engine). */
+/* Have slot @s's runner ready: false if that failed, with the slot
+ * marked S_INIT, so that the manager breaks the engine. */
 static bool runner_ready(struct ft__engine *e, struct ft__slot *s)
 {
-	if (!e->runner)
+	if (!e->runner || e->runner->start(e->runner_ctx, s, &e->opt) == 0)
 		return true;
 	ft__store_release(&s->phase, S_INIT);
-	if (e->runner->start(e->runner_ctx, s, &e->opt) < 0)
-		return false;
-	ft__store_release(&s->phase, S_READY);
-	return true;
+	return false;
 }
 
 static int worker_loop(struct ft__engine *e, struct ft__slot *s)
@@ -200,7 +197,8 @@ static int check_options(const struct ft_pool_options *o, bool *processes)
 int ft__engine_start_worker(struct ft__engine *e, size_t i)
 {
 	struct ft__slot *s = &e->slot[i];
-	s->phase = e->opt.initializer ? S_INIT : S_READY;
+	/* A runner's initializer runs in its process (runner_ready). */
+	s->phase = e->opt.initializer && !e->runner ? S_INIT : S_READY;
 	s->msg.f = NULL;
 	s->kill_for = 0;
 	s->kill_sent = false;

@@ -25,11 +25,14 @@
  * proxy as an end before "ready"). */
 #define EXIT_SETUP 70
 
-size_t ft__sandbox_read(int fd, void *buf, size_t len)
+/* A whole read from the channel: the count read, short only at end of
+ * file (the proxy is done with us) or on an error. */
+static size_t read_all(void *buf, size_t len)
 {
 	size_t got = 0;
 	while (got < len) {
-		ssize_t r = read(fd, (char *)buf + got, len - got);
+		ssize_t r = read(FT__SANDBOX_CHAN_FD, (char *)buf + got,
+				 len - got);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
@@ -216,8 +219,7 @@ static _Noreturn void serve(void)
 	size_t in_cap = 0, out_cap = 0;
 	for (;;) {
 		struct ft__sandbox_req q;
-		if (ft__sandbox_read(FT__SANDBOX_CHAN_FD, &q, sizeof(q)) !=
-		    sizeof(q))
+		if (read_all(&q, sizeof(q)) != sizeof(q))
 			_exit(0);  /* the proxy is done with us */
 		size_t in_len = q.n * q.in_size, out_len = q.n * q.out_size;
 		if (in_len > in_cap && !grow(&in, &in_cap, in_len))
@@ -227,7 +229,7 @@ static _Noreturn void serve(void)
 		/* Outputs start zeroed, as everywhere: nothing of an earlier
 		 * task's result shows through a partial write. */
 		memset(out, 0, out_len);
-		if (ft__sandbox_read(FT__SANDBOX_CHAN_FD, in, in_len) != in_len)
+		if (read_all(in, in_len) != in_len)
 			_exit(0);
 		ft_task_fn fn = (ft_task_fn)(uintptr_t)q.fn;
 		struct ft__sandbox_resp a = { FT__SANDBOX_MAGIC, q.seq, 0, 0 };

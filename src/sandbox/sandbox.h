@@ -83,10 +83,6 @@ int ft__sandbox_enter(struct ft_sandbox *sb, int chan,
 _Noreturn void ft__sandbox_child(struct ft_sandbox *sb, int chan,
 				 pid_t parent, const struct ft_pool_options *o);
 
-/* A whole read from the channel: the count read, short only at end of
- * file or on an error (errno). */
-size_t ft__sandbox_read(int fd, void *buf, size_t len);
-
 /* policy.c: the engine's copy of a policy, and its release (E8). */
 void *ft__sandbox_copy(const void *policy);
 void ft__sandbox_release(void *ctx);
