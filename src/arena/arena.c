@@ -211,9 +211,12 @@ struct slab {             /* at the slab block's payload */
 	uint64_t end;         /* offset of the slab's end */
 	uint64_t next;        /* the next slab of the class with room (offset) */
 	uint32_t listed;      /* on its class's list of slabs with room */
-	uint32_t pad[5];
+	uint32_t pad0;
+	uint64_t zero_from;   /* never-carved memory from here on reads zero */
+	uint32_t pad[2];
 };
 #define SLAB_HDR sizeof(struct slab)
+_Static_assert(SLAB_HDR % 16 == 0, "blocks carved after a slab header stay 16-aligned");
 
 static uint64_t offset_of(const void *p)
 {
@@ -365,17 +368,23 @@ static struct slab *slab_new(unsigned cls)
 	struct block *b = large_take(bytes, &reused);
 	if (!b)
 		return NULL;
-	/* Only the slab's own header needs zeros: each block is zeroed as
-	 * it is handed out. */
-	if (reused)
-		large_zero(b, SLAB_HDR);
 	uint64_t boff = offset_of(b);
 	struct slab *s = slab_at(boff);
+	/* What reads zero: all of a carved block, all but the first page
+	 * of one given back (4); each block is zeroed as it is handed out,
+	 * up to there, so untouched pages stay uncommitted. */
+	uint64_t zero_from = !reused ? offset_of(s) + SLAB_HDR
+			   : b->size & PUNCHED ? boff + PAGE
+					      : boff + block_size(b);
+	/* Only the slab's own header needs zeros here. */
+	if (reused)
+		large_zero(b, SLAB_HDR);
 	s->cls = cls;
 	s->used = 0;
 	s->free = 0;
 	s->carved = offset_of(s) + SLAB_HDR;
 	s->end = boff + block_size(b);
+	s->zero_from = zero_from;
 	s->next = hdr->partial[cls];
 	s->listed = 1;
 	/* Release: walkers read the slab's fields once they see the tag. */
@@ -408,6 +417,7 @@ static void *small_alloc(unsigned cls)
 	}
 	boff = offset_of(s) - sizeof(struct block);
 	struct block *b;
+	uint64_t dirty = stride - sizeof(*b);
 	if (s->free) {
 		b = block_at(s->free);
 		s->free = b->next_free;
@@ -420,13 +430,17 @@ static void *small_alloc(unsigned cls)
 		b->tag = FT__TAG_RESERVED;
 		/* Release: a walker reads only blocks below carved. */
 		ft__store_release(&s->carved, off + stride);
+		uint64_t payload = off + sizeof(*b);
+		dirty = s->zero_from <= payload ? 0
+		      : s->zero_from - payload < dirty ? s->zero_from - payload
+						       : dirty;
 	}
 	ft__store_relaxed(&b->tag, (uint32_t)FT__TAG_RESERVED);
 	s->used++;
 	if (!s->free && s->carved + stride > s->end)
 		slab_unlist(s, boff);      /* full */
 	arena_unlock();
-	memset(b + 1, 0, stride - sizeof(*b));
+	memset(b + 1, 0, dirty);
 	return b + 1;
 }
 
