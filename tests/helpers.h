@@ -57,6 +57,22 @@ static inline int ft_test_dir_entries(const char *dir)
 	return n;
 }
 
+/* The state letter of process @pid from /proc/<pid>/stat (R, S, T, Z...),
+ * '?' if it is gone.  The command name may hold anything but ends at the
+ * last ')'. */
+static inline char ft_test_proc_state(long pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return '?';
+	char *ok = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	char *p = ok ? strrchr(buf, ')') : NULL;
+	return p && p[1] == ' ' && p[2] ? p[2] : '?';
+}
+
 static inline bool ft_test_multiprocessing(void)
 {
 	return strcmp(ft_get_backend(), "multiprocessing") == 0;

@@ -316,20 +316,6 @@ Test(barrier, reset_releases_waiters_then_works, .timeout = FT_TEST_TIMEOUT)
 	full_round();
 }
 
-/* The state letter of /proc/<pid>/stat ('T' once stopped), or '?'. */
-static char proc_state(long pid)
-{
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return '?';
-	char *ok = fgets(buf, sizeof(buf), f);
-	fclose(f);
-	char *p = ok ? strrchr(buf, ')') : NULL;
-	return p && p[1] ? p[2] : '?';
-}
-
 Test(barrier, timeout_while_the_last_round_drains_breaks_it,
      .timeout = FT_TEST_TIMEOUT)
 {
@@ -346,9 +332,9 @@ Test(barrier, timeout_while_the_last_round_drains_breaks_it,
 	await_n_waiting(bar, 1);
 	long pid = ft_worker_ident(w);
 	cr_assert_eq(kill((pid_t)pid, SIGSTOP), 0);
-	for (int i = 0; i < 20000 && proc_state(pid) != 'T'; i++)
+	for (int i = 0; i < 20000 && ft_test_proc_state(pid) != 'T'; i++)
 		usleep(500);
-	char st = proc_state(pid);
+	char st = ft_test_proc_state(pid);
 	int last = ft_barrier_wait(bar, 30.0);
 	int late = ft_barrier_wait(bar, 0.1);
 	int broken = ft_barrier_broken(bar);

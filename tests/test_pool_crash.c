@@ -804,16 +804,8 @@ static int exits_with_a_live_executor(void *arg)
  * not, has ended). */
 static int runs(long pid)
 {
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return 0;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	const char *paren = strrchr(buf, ')');
-	return paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
+	char st = ft_test_proc_state(pid);
+	return st != '?' && st != 'Z' && st != 'X';
 }
 
 /* Poll until process @pid has ended (a deadlock guard, not a timing). */

@@ -504,19 +504,6 @@ Test(sandbox, outputs_start_zeroed, .timeout = FT_TEST_TIMEOUT)
 	cr_assert_eq(ft_executor_free(ex), 0);
 }
 
-/* The state letter of process @pid (R, S, Z...), '?' if gone. */
-static char state_of(long pid)
-{
-	char path[64], buf[256];
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return '?';
-	char *p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
-	fclose(f);
-	return p && p[1] == ' ' ? p[2] : '?';
-}
-
 /* A worker killed from outside while idle is replaced before the next
  * task, which runs; max_tasks_per_worker 1 gives each task a process. */
 Test(sandbox, an_idle_worker_killed_costs_nothing, .timeout = FT_TEST_TIMEOUT)
@@ -529,7 +516,8 @@ Test(sandbox, an_idle_worker_killed_costs_nothing, .timeout = FT_TEST_TIMEOUT)
 	cr_assert_eq(kill((pid_t)pid, SIGKILL), 0);
 	/* Dead (a zombie until its proxy reaps it, or reaped). */
 	double end = ft_test_now() + FT_TEST_GUARD_S;
-	while (state_of(pid) != 'Z' && state_of(pid) != '?') {
+	while (ft_test_proc_state(pid) != 'Z' &&
+	       ft_test_proc_state(pid) != '?') {
 		cr_assert_lt(ft_test_now(), end, "worker %ld does not die", pid);
 		ft_test_nap();
 	}
