@@ -216,7 +216,7 @@ struct slab {             /* at the slab block's payload */
 	uint32_t pad[2];
 };
 #define SLAB_HDR sizeof(struct slab)
-_Static_assert(SLAB_HDR % 16 == 0, "blocks carved after a slab header stay 16-aligned");
+_Static_assert(SLAB_HDR % 16 == 0, "blocks after a slab header stay aligned");
 
 static uint64_t offset_of(const void *p)
 {
